@@ -1,1 +1,36 @@
-"""qsigner."""
+"""qsigner: an offline signer with coin plugins; Bitcoin is the reference plugin.
+
+Public API: ``load_coin``, ``available_coins``, the result types ``KeyPair`` and
+``SignedTransaction``, the ``CoinPlugin`` protocol and the error tree.
+"""
+
+from __future__ import annotations
+
+from .errors import (ConfigError, DerivationMismatchError, InputError, MissingUtxoError,
+                     NetworkMismatchError, NothingToSignError, OfflineError, PluginError,
+                     PolicyError, QsignerError, SecretError, SighashNotAllowedError)
+from .protocol import CoinPlugin, KeyPair, SignedTransaction
+from .registry import available_coins, load_coin
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "load_coin",
+    "available_coins",
+    "CoinPlugin",
+    "KeyPair",
+    "SignedTransaction",
+    "QsignerError",
+    "ConfigError",
+    "PluginError",
+    "OfflineError",
+    "SecretError",
+    "InputError",
+    "PolicyError",
+    "NetworkMismatchError",
+    "SighashNotAllowedError",
+    "MissingUtxoError",
+    "DerivationMismatchError",
+    "NothingToSignError",
+]

@@ -6,8 +6,8 @@
     ├── ConfigError          bad or missing configuration (exit status 2 in the CLI)
     ├── PluginError          a coin plugin that does not meet the protocol
     ├── OfflineError         network use while the offline guard is on
-    ├── SecretError          a secret that cannot be used (it is never quoted)
     ├── InputError(ValueError)   malformed PSBT / key / address / hex / index
+    │   └── SecretError      a malformed secret (mnemonic, passphrase); never quoted
     └── PolicyError          well-formed but refused; nothing was signed
         ├── NetworkMismatchError
         ├── SighashNotAllowedError
@@ -18,6 +18,11 @@
 Messages say where and what, in lower case, and never contain a secret. Context
 travels as attributes (``input_index``, ``output_index``, ``field``, ``plugin``)
 so callers need not parse the text.
+
+``SecretError`` sits under ``InputError`` (not beside it, as first sketched in
+STYLE.md): a mistyped mnemonic is malformed input like any other bad key, so one
+``except InputError`` catches every bad key, and the subclass tells that the
+message was written with special care not to quote the secret.
 """
 
 from __future__ import annotations
@@ -64,10 +69,6 @@ class OfflineError(QsignerError):
     """Network use was attempted while the offline guard was on."""
 
 
-class SecretError(QsignerError):
-    """A secret (mnemonic, passphrase, seed file) cannot be used; it is never quoted."""
-
-
 class InputError(QsignerError, ValueError):
     """Malformed input: a PSBT, key, address, hex string, index or option."""
 
@@ -78,6 +79,10 @@ class InputError(QsignerError, ValueError):
         self.field = field
         self.input_index = input_index
         self.output_index = output_index
+
+
+class SecretError(InputError):
+    """A secret (mnemonic, passphrase, seed file) cannot be used; it is never quoted."""
 
 
 class PolicyError(QsignerError):

@@ -1,0 +1,114 @@
+"""The Bitcoin plugin: the contract's three methods, as a thin adapter over the modules.
+
+Only this module sees the contract's strings (network names, options, base64);
+the modules below it take typed values. See docs/keys.md for paths and formats.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from qsigner.errors import InputError
+from qsigner.protocol import KeyPair, SignedTransaction
+
+from .accounts import chain_keys, check_account
+from .bip32 import MAX_INDEX
+from .bip39 import entropy_to_mnemonic, normalize_mnemonic
+from .networks import ADDRESS_TYPES, NETWORKS, Network, get_network
+from .script import key_to_script, script_to_address
+
+__all__ = ["BitcoinPlugin", "KEY_OPTIONS"]
+
+KEY_OPTIONS = frozenset({"address_type", "account", "passphrase"})
+
+
+def check_options(options: dict[str, Any], allowed: frozenset[str]) -> None:
+    """Refuse unknown options: a misspelt option silently ignored derives the wrong keys.
+
+    Raises:
+        InputError: an option is not in ``allowed``.
+    """
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise InputError(f"option {unknown[0]!r} is not known; known options: "
+                         f"{', '.join(sorted(allowed))}", field=unknown[0])
+
+
+def check_index(index: object) -> int:
+    """Return ``index`` if it is an int in 0..2^31-1.
+
+    Raises:
+        InputError: wrong type or out of range.
+    """
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_INDEX:
+        raise InputError(f"index: must be an integer from 0 to {MAX_INDEX}", field="index")
+    return index
+
+
+class BitcoinPlugin:
+    """Bitcoin: BIP-0039 seeds, BIP-0044/49/84/86 accounts, PSBT v0/v2 signing."""
+
+    name = "bitcoin"
+    networks: tuple[str, ...] = tuple(NETWORKS)
+    address_types: tuple[str, ...] = ("p2wpkh", "p2sh-p2wpkh", "p2pkh", "p2tr")
+
+    def __init__(self, networks: dict[str, Network] | None = None) -> None:
+        self._networks = networks or NETWORKS
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    def _network(self, network: object) -> Network:
+        return get_network(network, self._networks)
+
+    def generate_keypair(self, *, network: str, entropy: bytes | None = None,
+                         **options: Any) -> KeyPair:
+        """Return a new BIP-0039 mnemonic, its account key with origin, and receive address 0.
+
+        Raises:
+            InputError: bad network, entropy length, or option.
+        """
+        net = self._network(network)
+        check_options(options, KEY_OPTIONS)
+        mnemonic = entropy_to_mnemonic(os.urandom(32) if entropy is None else entropy)
+        account, kind, receive, _ = chain_keys(
+            mnemonic, net, options.get("address_type"), options.get("account", 0),
+            options.get("passphrase", ""))
+        address = script_to_address(key_to_script(receive.child(0).pubkey, kind), net)
+        return KeyPair(mnemonic, account.to_string(), address)
+
+    def derive_address(self, key: str, index: int, *, network: str, change: bool = False,
+                       **options: Any) -> str:
+        """Return the address at ``index`` of the receive or change chain of ``key``.
+
+        Raises:
+            InputError: bad key, index, network, type or option (SecretError for a mnemonic).
+        """
+        net = self._network(network)
+        check_options(options, KEY_OPTIONS)
+        check_index(index)
+        if not isinstance(change, bool):
+            raise InputError("change: must be True or False", field="change")
+        _, kind, receive, change_chain = chain_keys(
+            key, net, options.get("address_type"), check_account(options.get("account", 0)),
+            options.get("passphrase", ""))
+        node = (change_chain if change else receive).child(index)
+        return script_to_address(key_to_script(node.pubkey, kind), net)
+
+    def sign_transaction(self, transaction: str | bytes, secret: str, *, network: str,
+                         **options: Any) -> SignedTransaction:
+        """Sign the inputs of a PSBT (v0 or v2) that belong to ``secret``; see signer.py.
+
+        Raises:
+            InputError: malformed PSBT, secret or option.
+            PolicyError: refused; nothing was signed.
+        """
+        from .signer import sign_psbt_text  # noqa: PLC0415 - layer above plugin helpers
+        net = self._network(network)
+        return sign_psbt_text(transaction, normalize_mnemonic_secret(secret), net, options)
+
+
+def normalize_mnemonic_secret(secret: object) -> str:
+    """Return the normalised mnemonic; a non-string or invalid one is a ``SecretError``."""
+    return normalize_mnemonic(secret)  # type: ignore[arg-type]
