@@ -6,8 +6,9 @@ Public API: ``load_coin``, ``available_coins``, the result types ``KeyPair`` and
 
 from __future__ import annotations
 
-from .errors import (ConfigError, DerivationMismatchError, InputError, MissingUtxoError,
-                     NetworkMismatchError, NothingToSignError, OfflineError, PluginError,
+from .errors import (ConfigError, DerivationMismatchError, FeeError, FraudulentChangeError,
+                     InputError, MissingUtxoError, NetworkMismatchError, NothingToSignError,
+                     OfflineError, OutputNotAllowedError, PaymentMismatchError, PluginError,
                      PolicyError, QsignerError, SecretError, SighashNotAllowedError)
 from .protocol import CoinPlugin, KeyPair, SignedTransaction
 from .registry import available_coins, load_coin
@@ -32,5 +33,9 @@ __all__ = [
     "SighashNotAllowedError",
     "MissingUtxoError",
     "DerivationMismatchError",
+    "FraudulentChangeError",
+    "FeeError",
+    "OutputNotAllowedError",
+    "PaymentMismatchError",
     "NothingToSignError",
 ]

@@ -13,6 +13,10 @@
         ├── SighashNotAllowedError
         ├── MissingUtxoError
         ├── DerivationMismatchError
+        ├── FraudulentChangeError
+        ├── FeeError
+        ├── OutputNotAllowedError
+        ├── PaymentMismatchError
         └── NothingToSignError
 
 Messages say where and what, in lower case, and never contain a secret. Context
@@ -39,6 +43,10 @@ __all__ = [
     "SighashNotAllowedError",
     "MissingUtxoError",
     "DerivationMismatchError",
+    "FraudulentChangeError",
+    "FeeError",
+    "OutputNotAllowedError",
+    "PaymentMismatchError",
     "NothingToSignError",
 ]
 
@@ -109,6 +117,22 @@ class MissingUtxoError(PolicyError):
 
 class DerivationMismatchError(PolicyError):
     """A key derived from our seed does not match the key or script the PSBT claims."""
+
+
+class FraudulentChangeError(PolicyError):
+    """An output claims to be our change but does not re-derive to its script."""
+
+
+class FeeError(PolicyError):
+    """The fee is negative, unknown, or above a cap (absolute, rate or percentage)."""
+
+
+class OutputNotAllowedError(PolicyError):
+    """No outputs, a dust output, or a non-standard output script."""
+
+
+class PaymentMismatchError(PolicyError):
+    """The outputs other than verified change differ from ``expected_payments``."""
 
 
 class NothingToSignError(PolicyError):

@@ -13,37 +13,14 @@ from qsigner.errors import InputError
 from qsigner.protocol import KeyPair, SignedTransaction
 
 from .accounts import chain_keys, check_account
-from .bip32 import MAX_INDEX
 from .bip39 import entropy_to_mnemonic, normalize_mnemonic
-from .networks import ADDRESS_TYPES, NETWORKS, Network, get_network
+from .networks import NETWORKS, Network, get_network
+from .options import check_index, check_options
 from .script import key_to_script, script_to_address
 
 __all__ = ["BitcoinPlugin", "KEY_OPTIONS"]
 
 KEY_OPTIONS = frozenset({"address_type", "account", "passphrase"})
-
-
-def check_options(options: dict[str, Any], allowed: frozenset[str]) -> None:
-    """Refuse unknown options: a misspelt option silently ignored derives the wrong keys.
-
-    Raises:
-        InputError: an option is not in ``allowed``.
-    """
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise InputError(f"option {unknown[0]!r} is not known; known options: "
-                         f"{', '.join(sorted(allowed))}", field=unknown[0])
-
-
-def check_index(index: object) -> int:
-    """Return ``index`` if it is an int in 0..2^31-1.
-
-    Raises:
-        InputError: wrong type or out of range.
-    """
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_INDEX:
-        raise InputError(f"index: must be an integer from 0 to {MAX_INDEX}", field="index")
-    return index
 
 
 class BitcoinPlugin:
