@@ -86,6 +86,40 @@ class BitcoinPlugin:
         return sign_psbt_text(transaction, normalize_mnemonic_secret(secret), net, options)
 
 
+    def example_transaction(self, secret: str, *, network: str, version: int = 0) -> str:
+        """Return an unsigned base64 PSBT spending made-up coins of ``secret`` (demos, the kit).
+
+        Not for production: the funds do not exist. See ``example.py``.
+
+        Raises:
+            InputError: bad network or version; SecretError for a bad mnemonic.
+        """
+        from .example import example_psbt  # noqa: PLC0415 - demo-only path
+        if version not in (0, 2):
+            raise InputError("version: PSBT version must be 0 or 2", field="version")
+        return example_psbt(normalize_mnemonic_secret(secret), self._network(network),
+                            version=version).to_base64()
+
+    def verify_transaction(self, signed: SignedTransaction, *, network: str) -> str:
+        """Check a complete signed transaction with libbitcoinkernel; return what checked it.
+
+        Raises:
+            PluginError: an input fails Bitcoin Core's consensus check.
+            InputError: the result is not a complete transaction.
+        """
+        from .signer import decode_psbt, spent_outputs  # noqa: PLC0415
+        from .verify import kernel_available, verify_with_kernel  # noqa: PLC0415
+        self._network(network)
+        if signed.raw is None or signed.psbt is None:
+            raise InputError("transaction: not complete; nothing to verify", field="transaction")
+        psbt = decode_psbt(signed.psbt)
+        spent = spent_outputs(psbt, psbt.unsigned_tx())
+        if not kernel_available() or any(out is None for out in spent):
+            return "unchecked (py-bitcoinkernel not installed or spent outputs unknown)"
+        verify_with_kernel(bytes.fromhex(signed.raw), [out for out in spent if out])
+        return "libbitcoinkernel (Bitcoin Core consensus, all flags)"
+
+
 def normalize_mnemonic_secret(secret: object) -> str:
     """Return the normalised mnemonic; a non-string or invalid one is a ``SecretError``."""
     return normalize_mnemonic(secret)  # type: ignore[arg-type]

@@ -1,0 +1,203 @@
+"""The ``qsigner`` command: JSON on stdout, one error object on failure, named exit codes.
+
+Commands: ``keygen``, ``derive``, ``sign``, ``demo``, ``version``. Global options
+mirror environment variables (a flag wins over its variable): ``--coin``
+(``QSIGNER_COIN``), ``--network`` (``QSIGNER_NETWORK``), ``--address-type``
+(``QSIGNER_ADDRESS_TYPE``). The secret comes only from ``QSIGNER_SECRET`` or
+``QSIGNER_SECRET_FILE``, never from an argument (arguments show in ``ps``).
+``sign`` runs with the offline guard on unless ``QSIGNER_OFFLINE=0``.
+
+Errors print ``{"error": {"type": ..., "message": ...}}`` on stdout and exit with
+``EXIT_USAGE`` (2: usage or configuration), ``EXIT_POLICY`` (3: refused by
+policy) or ``EXIT_ERROR`` (1: anything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__, offline
+from .errors import ConfigError, InputError, PolicyError, QsignerError
+from .protocol import CoinPlugin
+from .registry import available_coins, load_coin
+
+__all__ = ["main", "EXIT_OK", "EXIT_ERROR", "EXIT_USAGE", "EXIT_POLICY", "DEMO_ENTROPY"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_POLICY = 3
+DEMO_ENTROPY = hashlib.sha256(b"qsigner demo seed (regtest only, publicly known)").digest()[:16]
+"""The embedded demo seed: public, for regtest only; it must never hold real funds."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"usage: {message}")
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+
+
+def _setting(args: argparse.Namespace, env: Mapping[str, str], name: str,
+             variable: str) -> str | None:
+    value = getattr(args, name, None)
+    return value if value is not None else env.get(variable) or None
+
+
+def _required(value: str | None, variable: str, flag: str) -> str:
+    if not value:
+        raise ConfigError(f"{variable}: not set (or pass {flag})", variable=variable)
+    return value
+
+
+def read_secret(env: Mapping[str, str]) -> str:
+    """Return the secret from ``QSIGNER_SECRET`` or ``QSIGNER_SECRET_FILE`` (exactly one).
+
+    A trailing newline is not part of the secret; a group- or world-readable
+    file is refused.
+
+    Raises:
+        ConfigError: neither or both set, or the file is unreadable or too open.
+    """
+    direct, path = env.get("QSIGNER_SECRET"), env.get("QSIGNER_SECRET_FILE")
+    if bool(direct) == bool(path):
+        raise ConfigError("QSIGNER_SECRET / QSIGNER_SECRET_FILE: set exactly one",
+                          variable="QSIGNER_SECRET")
+    if direct:
+        return direct.rstrip("\r\n")
+    file = Path(path or "")
+    try:
+        if file.stat().st_mode & 0o077:
+            raise ConfigError("QSIGNER_SECRET_FILE: file is readable by group or others; "
+                              "chmod 600 it", variable="QSIGNER_SECRET_FILE")
+        return file.read_text().rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(f"QSIGNER_SECRET_FILE: cannot read {file}: {exc.strerror}",
+                          variable="QSIGNER_SECRET_FILE") from None
+
+
+def _key_options(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    address_type = _setting(args, env, "address_type", "QSIGNER_ADDRESS_TYPE")
+    return {"address_type": address_type} if address_type else {}
+
+
+def cmd_version(plugin: CoinPlugin | None, args: argparse.Namespace,
+                env: Mapping[str, str]) -> int:
+    """Print the version and the installed coins."""
+    _emit({"version": __version__, "coins": available_coins()})
+    return EXIT_OK
+
+
+def cmd_keygen(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Print a new secret (this command's whole job), its public key and first address."""
+    entropy = None
+    if args.entropy is not None:
+        try:
+            entropy = bytes.fromhex(args.entropy)
+        except ValueError:
+            raise ConfigError("--entropy: not hex") from None
+    pair = plugin.generate_keypair(network=args.network_value, entropy=entropy,
+                                   **_key_options(args, env))
+    _emit({"secret": pair.secret, "public": pair.public, "address": pair.address})
+    return EXIT_OK
+
+
+def cmd_derive(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Print one JSON object per address: address, index, change."""
+    key = args.key or env.get("QSIGNER_PUBLIC_KEY") or read_secret(env)
+    if args.count < 1:
+        raise ConfigError("--count: must be at least 1")
+    for index in range(args.index, args.index + args.count):
+        address = plugin.derive_address(key, index, network=args.network_value,
+                                        change=args.change, **_key_options(args, env))
+        _emit({"address": address, "index": index, "change": args.change})
+    return EXIT_OK
+
+
+def cmd_sign(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Read a transaction from a file or stdin, sign it, print the result."""
+    secret = read_secret(env)
+    data = sys.stdin.read() if args.file in (None, "-") else _read_file(args.file)
+    result = plugin.sign_transaction(data, secret, network=args.network_value)
+    _emit({"psbt": result.psbt, "raw": result.raw, "txid": result.txid,
+           "signed_inputs": list(result.signed_inputs)})
+    return EXIT_OK
+
+
+def _read_file(name: str) -> str:
+    try:
+        return Path(name).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"transaction file {name}: cannot read: {exc}") from None
+
+
+def cmd_demo(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run the main job on the embedded regtest seed and print a short report."""
+    from .demo import run_demo  # noqa: PLC0415 - only the demo needs it
+    return run_demo(plugin, args.network_value, DEMO_ENTROPY, out=sys.stdout)
+
+
+COMMANDS: dict[str, Callable[..., int]] = {
+    "version": cmd_version, "keygen": cmd_keygen, "derive": cmd_derive, "sign": cmd_sign,
+    "demo": cmd_demo,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser (global options and one subcommand each)."""
+    parser = _Parser(prog="qsigner", description="Offline signer with coin plugins.")
+    parser.add_argument("--coin", help="coin plugin name or path (QSIGNER_COIN, default bitcoin)")
+    parser.add_argument("--network", help="network name (QSIGNER_NETWORK)")
+    parser.add_argument("--address-type", dest="address_type",
+                        help="address type (QSIGNER_ADDRESS_TYPE)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("version", help="print the version and installed coins")
+    keygen = sub.add_parser("keygen", help="create a new secret (prints it once)")
+    keygen.add_argument("--entropy", help="hex entropy for a deterministic secret")
+    derive = sub.add_parser("derive", help="derive addresses from the public key or secret")
+    derive.add_argument("--key", help="public account key (else QSIGNER_PUBLIC_KEY or the secret)")
+    derive.add_argument("--index", type=int, default=0)
+    derive.add_argument("--count", type=int, default=1)
+    derive.add_argument("--change", action="store_true")
+    sign = sub.add_parser("sign", help="sign a transaction from FILE or stdin")
+    sign.add_argument("file", nargs="?", help="file holding the transaction; - for stdin")
+    sub.add_parser("demo", help="run keygen, derive and sign offline on the embedded seed")
+    return parser
+
+
+def _exit_code(exc: QsignerError) -> int:
+    if isinstance(exc, ConfigError):
+        return EXIT_USAGE
+    return EXIT_POLICY if isinstance(exc, PolicyError) else EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    env = os.environ if env is None else env
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "version":
+            return cmd_version(None, args, env)
+        default_network = "regtest" if args.command == "demo" else None
+        args.network_value = _required(_setting(args, env, "network", "QSIGNER_NETWORK")
+                                       or default_network, "QSIGNER_NETWORK", "--network")
+        if args.command in ("sign", "demo") and offline.enabled_from_env(env, default=True):
+            offline.enable()
+        plugin = load_coin(_setting(args, env, "coin", "QSIGNER_COIN") or "bitcoin")
+        return COMMANDS[args.command](plugin, args, env)
+    except QsignerError as exc:
+        _emit({"error": {"type": type(exc).__name__, "message": str(exc)}})
+        return _exit_code(exc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
