@@ -1,6 +1,6 @@
 """The ``qsigner`` command: JSON on stdout, one error object on failure, named exit codes.
 
-Commands: ``keygen``, ``derive``, ``sign``, ``demo``, ``version``. Global options
+Commands: ``keygen``, ``derive``, ``public``, ``sign``, ``demo``, ``version``. Global options
 mirror environment variables (a flag wins over its variable): ``--coin``
 (``QSIGNER_COIN``), ``--network`` (``QSIGNER_NETWORK``), ``--address-type``
 (``QSIGNER_ADDRESS_TYPE``). The secret comes only from ``QSIGNER_SECRET`` or
@@ -123,6 +123,20 @@ def cmd_derive(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, s
     return EXIT_OK
 
 
+def cmd_public(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Print the account public key of each address type (for the watcher); no secret."""
+    account_key: Any = getattr(plugin, "account_key", None)
+    if account_key is None:
+        raise ConfigError(f"coin {plugin.name}: plugin offers no account_key")
+    secret = read_secret(env)
+    chosen = _setting(args, env, "address_type", "QSIGNER_ADDRESS_TYPE")
+    for address_type in [chosen] if chosen else plugin.address_types:
+        _emit({"address_type": address_type,
+               "public": account_key(secret, network=args.network_value,
+                                     address_type=address_type)})
+    return EXIT_OK
+
+
 def cmd_sign(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Read a transaction from a file or stdin, sign it, print the result."""
     secret = read_secret(env)
@@ -147,7 +161,8 @@ def cmd_demo(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str
 
 
 COMMANDS: dict[str, Callable[..., int]] = {
-    "version": cmd_version, "keygen": cmd_keygen, "derive": cmd_derive, "sign": cmd_sign,
+    "version": cmd_version, "keygen": cmd_keygen, "derive": cmd_derive, "public": cmd_public,
+    "sign": cmd_sign,
     "demo": cmd_demo,
 }
 
@@ -168,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--index", type=int, default=0)
     derive.add_argument("--count", type=int, default=1)
     derive.add_argument("--change", action="store_true")
+    sub.add_parser("public", help="print the account public keys for the watcher")
     sign = sub.add_parser("sign", help="sign a transaction from FILE or stdin")
     sign.add_argument("file", nargs="?", help="file holding the transaction; - for stdin")
     sub.add_parser("demo", help="run keygen, derive and sign offline on the embedded seed")

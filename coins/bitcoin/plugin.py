@@ -86,6 +86,19 @@ class BitcoinPlugin:
         return sign_psbt_text(transaction, normalize_mnemonic_secret(secret), net, options)
 
 
+    def account_key(self, secret: str, *, network: str, **options: Any) -> str:
+        """Return the account public key with origin for an existing secret (for the watcher).
+
+        Raises:
+            InputError: bad network, type or option; SecretError for a bad mnemonic.
+        """
+        net = self._network(network)
+        check_options(options, KEY_OPTIONS)
+        account, *_ = chain_keys(normalize_mnemonic_secret(secret), net,
+                                 options.get("address_type"), options.get("account", 0),
+                                 options.get("passphrase", ""))
+        return account.to_string()
+
     def example_transaction(self, secret: str, *, network: str, version: int = 0) -> str:
         """Return an unsigned base64 PSBT spending made-up coins of ``secret`` (demos, the kit).
 
