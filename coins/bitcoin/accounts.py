@@ -80,9 +80,12 @@ def check_account(account: object) -> int:
     return account
 
 
-def chain_keys(key: str, network: Network, address_type: object, account: int,
+def chain_keys(key: str, network: Network, address_type: object, account: int | None,
                passphrase: str) -> tuple[AccountKey, str, HDKey, HDKey]:
     """Return (account key, address type, receive chain key, change chain key), cached.
+
+    ``account`` None means 0 for a mnemonic and "whatever the key is" for an account
+    key; a number given with an account key must match the key's last step.
 
     Raises:
         InputError: the key, type or account is unusable (SecretError for a bad mnemonic).
@@ -91,7 +94,8 @@ def chain_keys(key: str, network: Network, address_type: object, account: int,
         raise InputError("key: expected a mnemonic or an account public key string", field="key")
     if not isinstance(passphrase, str):
         raise InputError("passphrase: expected a string", field="passphrase")
-    check_account(account)
+    if account is not None:
+        check_account(account)
     digest = hashlib.sha256("\x00".join(
         [key, passphrase, network.name, str(address_type), str(account)]).encode()).digest()
     cached = _chain_cache.get(digest)
@@ -105,17 +109,19 @@ def chain_keys(key: str, network: Network, address_type: object, account: int,
     return result
 
 
-def _chain_keys_uncached(key: str, network: Network, address_type: object, account: int,
+def _chain_keys_uncached(key: str, network: Network, address_type: object, account: int | None,
                          passphrase: str) -> tuple[AccountKey, str, HDKey, HDKey]:
     if is_mnemonic(key):
         kind = resolve_address_type(address_type, None)
-        acct = account_key_from_mnemonic(key, passphrase, network, kind, account)
+        acct = account_key_from_mnemonic(key, passphrase, network, kind, account or 0)
     else:
         if passphrase:
             raise InputError("passphrase: only applies to a mnemonic, not to a public key",
                              field="passphrase")
         acct = parse_account_key(key.strip(), network)
         kind = resolve_address_type(address_type, acct.implied_type)
-        if account != 0 and acct.origin and acct.origin.path[-1:] != (account + HARDENED,):
-            raise InputError("account: does not match the account key's origin", field="account")
+        # The key's own child number is its account step (and equals the origin's last step).
+        if account is not None and acct.xpub.child_number != account + HARDENED:
+            raise InputError("account: does not match the account key's last derivation step",
+                             field="account")
     return acct, kind, acct.xpub.child(0), acct.xpub.child(1)

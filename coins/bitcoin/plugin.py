@@ -50,7 +50,7 @@ class BitcoinPlugin:
         check_options(options, KEY_OPTIONS)
         mnemonic = entropy_to_mnemonic(os.urandom(32) if entropy is None else entropy)
         account, kind, receive, _ = chain_keys(
-            mnemonic, net, options.get("address_type"), options.get("account", 0),
+            mnemonic, net, options.get("address_type"), _account_option(options),
             options.get("passphrase", ""))
         address = script_to_address(key_to_script(receive.child(0).pubkey, kind), net)
         return KeyPair(mnemonic, account.to_string(), address)
@@ -68,7 +68,7 @@ class BitcoinPlugin:
         if not isinstance(change, bool):
             raise InputError("change: must be True or False", field="change")
         _, kind, receive, change_chain = chain_keys(
-            key, net, options.get("address_type"), check_account(options.get("account", 0)),
+            key, net, options.get("address_type"), _account_option(options),
             options.get("passphrase", ""))
         node = (change_chain if change else receive).child(index)
         return script_to_address(key_to_script(node.pubkey, kind), net)
@@ -95,7 +95,7 @@ class BitcoinPlugin:
         net = self._network(network)
         check_options(options, KEY_OPTIONS)
         account, *_ = chain_keys(normalize_mnemonic_secret(secret), net,
-                                 options.get("address_type"), options.get("account", 0),
+                                 options.get("address_type"), _account_option(options),
                                  options.get("passphrase", ""))
         return account.to_string()
 
@@ -131,6 +131,11 @@ class BitcoinPlugin:
             return "unchecked (py-bitcoinkernel not installed or spent outputs unknown)"
         verify_with_kernel(bytes.fromhex(signed.raw), [out for out in spent if out])
         return "libbitcoinkernel (Bitcoin Core consensus, all flags)"
+
+
+def _account_option(options: dict[str, Any]) -> int | None:
+    """Return the ``account`` option checked, or None when it was not given."""
+    return check_account(options["account"]) if "account" in options else None
 
 
 def normalize_mnemonic_secret(secret: object) -> str:
