@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test fuzz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -21,6 +21,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Opt-in long fuzz: a million hostile PSBT mutants per strategy (hours; not part of CI).
+fuzz: $(STAMP)
+	QSIGNER_FUZZ_EXAMPLES=$${QSIGNER_FUZZ_EXAMPLES:-1000000} $(BIN)/python -m pytest -q tests/bitcoin/test_hostile.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -50,12 +50,14 @@ from .psbt_fields import (
 from .psbt_fields import __all__ as _field_names
 from .tx import ByteReader, OutPoint, Transaction, TxIn, TxOut, ser_compact_size
 
-__all__ = ["PSBT", "PSBTMap", "MAX_PSBT_SIZE", "PSBT_MAGIC", "Bip32Derivation",
-           "TapBip32Derivation", "TapLeafScript",
+__all__ = ["PSBT", "PSBTMap", "MAX_PSBT_SIZE", "MAX_PSBT_INPUTS", "MAX_PSBT_OUTPUTS",
+           "PSBT_MAGIC", "Bip32Derivation", "TapBip32Derivation", "TapLeafScript",
            *[n for n in _field_names if n.startswith("PSBT_")]]
 
 PSBT_MAGIC = b"psbt\xff"
 MAX_PSBT_SIZE = 16 * 1024 * 1024
+MAX_PSBT_INPUTS = 10_000    # 3,000-input consolidations sign; a standard tx holds < 2,500
+MAX_PSBT_OUTPUTS = 10_000
 _MAX_BASE64_CHARS = (MAX_PSBT_SIZE + 2) // 3 * 4
 
 # BIP-0174 Input Finalizer: "All other data except the UTXO and unknown fields in the input
@@ -190,6 +192,9 @@ class PSBT:
         version = cls._read_version(global_map)
         cls._check_map(global_map, GLOBAL_FIELDS, version, _GLOBAL)
         n_in, n_out = cls._map_counts(global_map, version)
+        if n_in > MAX_PSBT_INPUTS or n_out > MAX_PSBT_OUTPUTS:
+            raise InputError(f"psbt: input count {n_in} / output count {n_out} above the caps "
+                             f"{MAX_PSBT_INPUTS} / {MAX_PSBT_OUTPUTS}")
         inputs = cls._read_maps(reader, n_in, "input", version)
         outputs = cls._read_maps(reader, n_out, "output", version)
         if reader.remaining():

@@ -90,7 +90,7 @@ def test_taproot_tweak_secret_matches_tweak_pubkey(secret: bytes, root: bytes) -
     assert parity == tweaked_pub[0] - 2
 
 
-# ---- ECDSA ------------------------------------------------------------------------------------
+# ---- ECDSA ----------------------------------------------------------------------------------
 
 def _der_parts(der: bytes) -> tuple[bytes, bytes]:
     """Return (R, S) of a strict-DER signature (BIP-0066 rules); assert on anything else."""

@@ -15,12 +15,13 @@ from coins.bitcoin.sighash import (SighashCache, legacy_sighash, legacy_sighash_
                                    p2pkh_script_code, remove_codeseparators)
 from coins.bitcoin.tx import Transaction, TxOut
 from kernel import verify_with_kernel
+from qsigner.errors import InputError
 
 Loader = Callable[[str], Any]
 BIP341 = "bitcoin-core/bip341_wallet_vectors.json"
 
 
-# ---- legacy: Bitcoin Core src/test/data/sighash.json --------------------------------------
+# ---- legacy: Bitcoin Core src/test/data/sighash.json ----------------------------------------
 
 def test_core_sighash_json(load_upstream: Loader) -> None:
     """Every row of Core's sighash.json: [raw tx, script, input index, hashType, sighash]."""
@@ -52,7 +53,7 @@ def test_remove_codeseparators_walks_ops() -> None:
     assert remove_codeseparators(bytes.fromhex("ab4c05abab")) == bytes.fromhex("4c05abab")
 
 
-# ---- BIP-0341: bip341_wallet_vectors.json -----------------------------------------------
+# ---- BIP-0341: bip341_wallet_vectors.json ---------------------------------------------------
 
 def _key_path(load: Loader) -> dict[str, Any]:
     vectors = load(BIP341)["keyPathSpending"]
@@ -125,7 +126,6 @@ def test_bip341_fully_signed_tx_passes_kernel(load_upstream: Loader) -> None:
 
 def test_bip341_taproot_sighash_refusals(load_upstream: Loader) -> None:
     """Invalid hash types and SIGHASH_SINGLE past the last output are refused."""
-    from qsigner.errors import InputError
     case = _key_path(load_upstream)
     tx, cache, _ = _cache(case)
     for bad in (0x04, 0x80, 0x84, 0xFF):
@@ -160,7 +160,7 @@ def test_bip341_script_pubkeys(load_upstream: Loader) -> None:
         assert script_to_address(script, NETWORKS["mainnet"]) == want["bip350Address"], n
 
 
-# ---- BIP-0143, section "Example" -----------------------------------------------------------
+# ---- BIP-0143, section "Example" ------------------------------------------------------------
 # Not in the upstream folder: values copied from bitcoin/bips bip-0143.mediawiki,
 # section "Example", subsections "Native P2WPKH", "P2SH-P2WPKH" and "Native P2WSH".
 

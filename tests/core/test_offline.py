@@ -1,17 +1,15 @@
 """Tests for qsigner.offline: the audit-hook guard and the unshare -n second layer.
 
 Every target here is loopback (127.0.0.1, ::1, "localhost"); nothing else is ever dialled.
-TEST-ONLY helpers below (`_unshare_prefix`, `run_without_network`) run a command in a
+TEST-ONLY helpers in tests/netns.py (`run_without_network`) run a command in a
 network namespace; they are not part of the library.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -28,34 +26,9 @@ import pytest
 from qsigner import offline
 from qsigner.errors import ConfigError, OfflineError
 
+from netns import run_without_network
+
 LOOPBACK = "127.0.0.1"
-
-
-# --- test-only sandbox helpers ------------------------------------------------------------
-
-@functools.cache
-def _unshare_prefix() -> tuple[list[str] | None, str]:
-    """Return (argv prefix that enters an empty network namespace, or None; reason)."""
-    if shutil.which("unshare") is None:
-        return None, "unshare(1) not found"
-    reasons = []
-    for prefix in (["unshare", "-n", "--"], ["unshare", "-r", "-n", "--"]):
-        probe = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=30)
-        if probe.returncode == 0:
-            return prefix, ""
-        reasons.append(f"{' '.join(prefix[:-1])} true: {probe.stderr.strip() or probe.returncode}")
-    return None, "; ".join(reasons)
-
-
-def run_without_network(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
-    """Run argv in a network namespace with no usable interface; skip if not permitted."""
-    prefix, reason = _unshare_prefix()
-    if prefix is None:
-        pytest.skip(f"cannot create a network namespace: {reason}")
-    kw.setdefault("capture_output", True)
-    kw.setdefault("text", True)
-    kw.setdefault("timeout", 60)
-    return subprocess.run([*prefix, *argv], **kw)
 
 
 # --- fixtures -------------------------------------------------------------------------------
