@@ -59,35 +59,78 @@ def _required(value: str | None, variable: str, flag: str) -> str:
     return value
 
 
-def read_secret(env: Mapping[str, str]) -> str:
-    """Return the secret from ``QSIGNER_SECRET`` or ``QSIGNER_SECRET_FILE`` (exactly one).
+def read_secret(env: Mapping[str, str], name: str = "QSIGNER_SECRET", *,
+                required: bool = True) -> str:
+    """Return a secret from ``name`` or ``name_FILE`` (exactly one; Docker secrets use _FILE).
 
     A trailing newline is not part of the secret; a group- or world-readable
-    file is refused.
+    file is refused. When not ``required`` and neither is set, return "".
 
     Raises:
-        ConfigError: neither or both set, or the file is unreadable or too open.
+        ConfigError: neither (when required) or both set, or the file is
+            unreadable or readable by others. The message never holds the secret.
     """
-    direct, path = env.get("QSIGNER_SECRET"), env.get("QSIGNER_SECRET_FILE")
-    if bool(direct) == bool(path):
-        raise ConfigError("QSIGNER_SECRET / QSIGNER_SECRET_FILE: set exactly one",
-                          variable="QSIGNER_SECRET")
-    if direct:
-        return direct.rstrip("\r\n")
-    file = Path(path or "")
+    direct, path = env.get(name), env.get(f"{name}_FILE")
+    if direct and path or (required and not direct and not path):
+        raise ConfigError(f"{name} / {name}_FILE: set exactly one", variable=name)
+    if direct or not path:
+        return (direct or "").rstrip("\r\n")
+    file = Path(path)
     try:
         if file.stat().st_mode & 0o077:
-            raise ConfigError("QSIGNER_SECRET_FILE: file is readable by group or others; "
-                              "chmod 600 it", variable="QSIGNER_SECRET_FILE")
+            raise ConfigError(f"{name}_FILE: file is readable by group or others; chmod 600 it",
+                              variable=f"{name}_FILE")
         return file.read_text().rstrip("\r\n")
     except OSError as exc:
-        raise ConfigError(f"QSIGNER_SECRET_FILE: cannot read {file}: {exc.strerror}",
-                          variable="QSIGNER_SECRET_FILE") from None
+        raise ConfigError(f"{name}_FILE: cannot read {file}: {exc.strerror}",
+                          variable=f"{name}_FILE") from None
+
+
+POLICY_VARIABLES: dict[str, tuple[str, type]] = {
+    "QSIGNER_MAX_FEE_SAT": ("max_fee_sat", int),
+    "QSIGNER_MAX_FEE_RATE": ("max_fee_rate", int),
+    "QSIGNER_MAX_FEE_PERCENT": ("max_fee_percent", int),
+    "QSIGNER_TRUST_WITNESS_UTXO": ("trust_witness_utxo", bool),
+    "QSIGNER_ALLOW_DUST": ("allow_dust", bool),
+    "QSIGNER_ALLOW_NONSTANDARD_OUTPUTS": ("allow_nonstandard_outputs", bool),
+    "QSIGNER_ALLOW_NONSTANDARD_SIGHASH": ("allow_nonstandard_sighash", bool),
+    "QSIGNER_ALLOW_NONSTANDARD_PATH": ("allow_nonstandard_path", bool),
+}
+"""Signing-policy variables and the ``sign_transaction`` option each sets (docs/security.md)."""
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def policy_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """Return the signing options set by ``POLICY_VARIABLES`` in ``env``.
+
+    Raises:
+        ConfigError: a value that is not a whole number / a boolean word.
+    """
+    options: dict[str, Any] = {}
+    for variable, (option, kind) in POLICY_VARIABLES.items():
+        raw = env.get(variable)
+        if raw is None or raw == "":
+            continue
+        value = raw.strip().lower()
+        if kind is bool and value in _TRUE | _FALSE:
+            options[option] = value in _TRUE
+        elif kind is int and value.isdigit():
+            options[option] = int(value)
+        else:
+            expected = "1/true/yes/on or 0/false/no/off" if kind is bool else "a whole number"
+            raise ConfigError(f"{variable}: expected {expected}", variable=variable)
+    return options
 
 
 def _key_options(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
     address_type = _setting(args, env, "address_type", "QSIGNER_ADDRESS_TYPE")
-    return {"address_type": address_type} if address_type else {}
+    if address_type:
+        options["address_type"] = address_type
+    passphrase = read_secret(env, "QSIGNER_PASSPHRASE", required=False)
+    if passphrase:
+        options["passphrase"] = passphrase
+    return options
 
 
 def cmd_version(plugin: CoinPlugin | None, args: argparse.Namespace,
@@ -130,10 +173,12 @@ def cmd_public(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, s
         raise ConfigError(f"coin {plugin.name}: plugin offers no account_key")
     secret = read_secret(env)
     chosen = _setting(args, env, "address_type", "QSIGNER_ADDRESS_TYPE")
+    options = _key_options(args, env)
+    options.pop("address_type", None)
     for address_type in [chosen] if chosen else plugin.address_types:
         _emit({"address_type": address_type,
                "public": account_key(secret, network=args.network_value,
-                                     address_type=address_type)})
+                                     address_type=address_type, **options)})
     return EXIT_OK
 
 
@@ -141,7 +186,11 @@ def cmd_sign(plugin: CoinPlugin, args: argparse.Namespace, env: Mapping[str, str
     """Read a transaction from a file or stdin, sign it, print the result."""
     secret = read_secret(env)
     data = sys.stdin.read() if args.file in (None, "-") else _read_file(args.file)
-    result = plugin.sign_transaction(data, secret, network=args.network_value)
+    options = policy_options(env)
+    passphrase = read_secret(env, "QSIGNER_PASSPHRASE", required=False)
+    if passphrase:
+        options["passphrase"] = passphrase
+    result = plugin.sign_transaction(data, secret, network=args.network_value, **options)
     _emit({"psbt": result.psbt, "raw": result.raw, "txid": result.txid,
            "signed_inputs": list(result.signed_inputs)})
     return EXIT_OK
