@@ -20,7 +20,9 @@ __all__ = ["run_demo"]
 
 def run_demo(plugin: CoinPlugin, network: str, entropy: bytes, *, out: TextIO) -> int:
     """Run the demo and write its report to ``out``; return 0, or raise a ``QsignerError``."""
-    write = lambda line="": out.write(line + "\n")  # noqa: E731 - a local shorthand
+    def write(line: str = "") -> None:
+        out.write(line + "\n")
+
     pair = plugin.generate_keypair(network=network, entropy=entropy)
     write(f"qsigner demo -- coin {plugin.name}, network {network}, embedded demo seed")
     write(f"  account key (for the watcher): {pair.public}")

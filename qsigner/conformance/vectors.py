@@ -68,7 +68,7 @@ def load_schema() -> dict[str, Any]:
 
 def _validate(document: Any, name: str) -> None:
     try:
-        import jsonschema  # noqa: PLC0415 - optional: the structural checks below always run
+        import jsonschema  # type: ignore[import-untyped]  # noqa: PLC0415 - optional
     except ImportError:  # pragma: no cover - jsonschema is a test dependency
         jsonschema = None
     if jsonschema is not None:
