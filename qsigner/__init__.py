@@ -6,6 +6,7 @@ Public API: ``load_coin``, ``available_coins``, the result types ``KeyPair`` and
 
 from __future__ import annotations
 
+from . import errors
 from .errors import (ConfigError, DerivationMismatchError, FeeError, FraudulentChangeError,
                      InputError, MissingUtxoError, NetworkMismatchError, NothingToSignError,
                      OfflineError, OutputNotAllowedError, PaymentMismatchError, PluginError,
@@ -22,20 +23,5 @@ __all__ = [
     "CoinPlugin",
     "KeyPair",
     "SignedTransaction",
-    "QsignerError",
-    "ConfigError",
-    "PluginError",
-    "OfflineError",
-    "SecretError",
-    "InputError",
-    "PolicyError",
-    "NetworkMismatchError",
-    "SighashNotAllowedError",
-    "MissingUtxoError",
-    "DerivationMismatchError",
-    "FraudulentChangeError",
-    "FeeError",
-    "OutputNotAllowedError",
-    "PaymentMismatchError",
-    "NothingToSignError",
+    *errors.__all__,
 ]
