@@ -134,3 +134,11 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("libbitcoinkernel") == 2 and "demo finished" in proc.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_offline_example_script_runs(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[2] / "examples" / "offline_sign.py"
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "txid:" in proc.stdout and "signed inputs: [0, 1, 2, 3]" in proc.stdout
