@@ -20,6 +20,13 @@ Size cap: ``MAX_PSBT_SIZE`` = 16 MiB, refused before parsing. A PSBT carries a
 full previous transaction per legacy input (100 kB at most when standard), so
 16 MiB admits well over a hundred of them while bounding memory; every count
 inside is checked against the bytes left before anything is allocated.
+
+A previous transaction (PSBT_IN_NON_WITNESS_UTXO) heavier than a block
+(``MAX_BLOCK_WEIGHT``, so more than 1,000,000 non-witness bytes or 4,000,000
+bytes in all) is refused: it cannot exist. It is never parsed into objects:
+``scan_transaction`` walks it once, in ``parse``, and the PSBT keeps that scan
+(txid, where each output starts) per input until the field is replaced, so a
+hostile one with a million tiny outputs costs one pass over its bytes.
 """
 
 from __future__ import annotations
@@ -44,20 +51,22 @@ from .psbt_fields import (
     PSBT_IN_WITNESS_SCRIPT, PSBT_IN_WITNESS_UTXO, PSBT_OUT_AMOUNT, PSBT_OUT_BIP32_DERIVATION,
     PSBT_OUT_REDEEM_SCRIPT, PSBT_OUT_SCRIPT, PSBT_OUT_TAP_BIP32_DERIVATION,
     PSBT_OUT_TAP_INTERNAL_KEY, PSBT_OUT_TAP_TREE, PSBT_OUT_WITNESS_SCRIPT,
-    Bip32Derivation, Field, TapBip32Derivation, TapLeafScript, decode_key_origin,
-    decode_tap_bip32, decode_tap_tree, decode_witness, encode_witness,
+    MAX_PSBT_INPUTS, MAX_PSBT_OUTPUTS, Bip32Derivation, Field, TapBip32Derivation,
+    TapLeafScript, decode_key_origin, decode_tap_bip32, decode_tap_tree, decode_witness,
+    encode_witness, scan_non_witness_utxo,
 )
 from .psbt_fields import __all__ as _field_names
-from .tx import ByteReader, OutPoint, Transaction, TxIn, TxOut, ser_compact_size
+from .tx import (ByteReader, OutPoint, Transaction, TxIn, TxOut, TxScan, scan_transaction,
+                 ser_compact_size)
 
-__all__ = ["PSBT", "PSBTMap", "MAX_PSBT_SIZE", "MAX_PSBT_INPUTS", "MAX_PSBT_OUTPUTS",
+__all__ = ["PSBT", "PSBTMap", "MAX_PSBT_SIZE", "MAX_MAP_FIELDS", "MAX_PSBT_FIELDS", "MAX_PSBT_INPUTS", "MAX_PSBT_OUTPUTS",
            "PSBT_MAGIC", "Bip32Derivation", "TapBip32Derivation", "TapLeafScript",
            *[n for n in _field_names if n.startswith("PSBT_")]]
 
 PSBT_MAGIC = b"psbt\xff"
 MAX_PSBT_SIZE = 16 * 1024 * 1024
-MAX_PSBT_INPUTS = 10_000    # 3,000-input consolidations sign; a standard tx holds < 2,500
-MAX_PSBT_OUTPUTS = 10_000
+MAX_MAP_FIELDS = 1_000       # a single-key input has ~10; a 20-of-20 multisig map ~50
+MAX_PSBT_FIELDS = 200_000    # 20 per map for 10,000 inputs; bounds the work of tiny fields
 _MAX_BASE64_CHARS = (MAX_PSBT_SIZE + 2) // 3 * 4
 
 # BIP-0174 Input Finalizer: "All other data except the UTXO and unknown fields in the input
@@ -147,14 +156,17 @@ class PSBTMap:
         return b"".join(parts) + b"\x00"
 
     @classmethod
-    def read(cls, reader: ByteReader, where: str) -> "PSBTMap":
-        """Read one map up to its separator; duplicate keys are refused."""
+    def read(cls, reader: ByteReader, where: str, budget: int = MAX_MAP_FIELDS) -> "PSBTMap":
+        """Read one map up to its separator; duplicates and more than ``budget`` fields refused."""
         fields: dict[bytes, bytes] = {}
         reader.what = where  # so that a truncation names the map
         while True:
             key = reader.read_var_bytes()
             if not key:
                 return cls(fields)
+            if len(fields) >= min(budget, MAX_MAP_FIELDS):
+                raise InputError(f"{where}: more key-value pairs than the caps allow "
+                                 f"({MAX_MAP_FIELDS} per map, {MAX_PSBT_FIELDS} per psbt)")
             ByteReader(key, f"{where}: key type").read_compact_size()
             value = reader.read_var_bytes()
             if key in fields:
@@ -173,6 +185,10 @@ class PSBT:
     global_map: PSBTMap
     inputs: list[PSBTMap]
     outputs: list[PSBTMap]
+    # Input index -> scan of its PSBT_IN_NON_WITNESS_UTXO; valid while the field still
+    # holds the very bytes object scanned (``TxScan.data``), so setting it again re-scans.
+    _utxo_scans: dict[int, TxScan] = field(default_factory=dict, init=False, repr=False,
+                                           compare=False)
 
     # ---- codec --------------------------------------------------------------------------
 
@@ -189,17 +205,18 @@ class PSBT:
         if reader.remaining() < 5 or reader.read(5) != PSBT_MAGIC:
             raise InputError("psbt: missing magic bytes 'psbt\\xff'")
         global_map = PSBTMap.read(reader, "psbt global map")
+        budget = MAX_PSBT_FIELDS - len(global_map.fields)
         version = cls._read_version(global_map)
         cls._check_map(global_map, GLOBAL_FIELDS, version, _GLOBAL)
         n_in, n_out = cls._map_counts(global_map, version)
         if n_in > MAX_PSBT_INPUTS or n_out > MAX_PSBT_OUTPUTS:
             raise InputError(f"psbt: input count {n_in} / output count {n_out} above the caps "
                              f"{MAX_PSBT_INPUTS} / {MAX_PSBT_OUTPUTS}")
-        inputs = cls._read_maps(reader, n_in, "input", version)
-        outputs = cls._read_maps(reader, n_out, "output", version)
+        psbt = cls(version, global_map, [], [])
+        budget = psbt._read_maps(reader, n_in, "input", budget)
+        psbt._read_maps(reader, n_out, "output", budget)
         if reader.remaining():
             raise InputError(f"psbt: {reader.remaining()} bytes after the last output map")
-        psbt = cls(version, global_map, inputs, outputs)
         tx = psbt.unsigned_tx() if version == 0 else None
         for i in range(n_in):
             psbt._check_non_witness_utxo(i, tx.inputs[i].prevout if tx else psbt._v2_prevout(i))
@@ -268,8 +285,8 @@ class PSBT:
             if raw is None:
                 raise _GLOBAL.error("PSBT_GLOBAL_UNSIGNED_TX is required in v0",
                                     "PSBT_GLOBAL_UNSIGNED_TX")
-            tx = Transaction.parse(raw, allow_witness=False)
-            return len(tx.inputs), len(tx.outputs)
+            scan = scan_transaction(raw, allow_witness=False)
+            return scan.input_count, scan.output_count
         for key_type in (PSBT_GLOBAL_TX_VERSION, PSBT_GLOBAL_INPUT_COUNT, PSBT_GLOBAL_OUTPUT_COUNT):
             if global_map.get(key_type) is None:
                 name = GLOBAL_FIELDS[key_type].name
@@ -278,36 +295,39 @@ class PSBT:
         n_out = global_map.get(PSBT_GLOBAL_OUTPUT_COUNT) or b""
         return ByteReader(n_in).read_compact_size(), ByteReader(n_out).read_compact_size()
 
-    @classmethod
-    def _read_maps(cls, reader: ByteReader, count: int, kind: str, version: int) -> list[PSBTMap]:
+    def _read_maps(self, reader: ByteReader, count: int, kind: str, budget: int) -> int:
         if count > reader.remaining():  # every map is at least its separator
             raise InputError(f"psbt {kind} count {count} exceeds the data left")
         spec, required = _MAP_KINDS[kind]
-        maps = []
+        version = self.version
+        maps = self.inputs if kind == "input" else self.outputs
         for n in range(count):
             where = _where(kind, n)
             try:
-                m = PSBTMap.read(reader, where.label)
+                m = PSBTMap.read(reader, where.label, budget)
+                budget -= len(m.fields)
             except InputError as exc:  # the message already names the map
                 raise InputError(str(exc), input_index=where.input_index,
                                  output_index=where.output_index) from None
-            cls._check_map(m, spec, version, where)
+            self._check_map(m, spec, version, where)
             for key_type in required if version == 2 else ():
                 if m.get(key_type) is None:
                     name = spec[key_type].name
                     raise where.error(f"{name} is required in v2", name)
             maps.append(m)
-        return maps
+            if kind == "input":
+                self.non_witness_utxo_scan(n)  # its field check, and the one walk kept
+        return budget
 
     def _check_non_witness_utxo(self, i: int, prevout: OutPoint) -> None:
         # Core refuses these in PartiallySignedTransaction::Unserialize.
-        prev = self.non_witness_utxo(i)
+        prev = self.non_witness_utxo_scan(i)
         if prev is None:
             return
         where, name = _where("input", i), "PSBT_IN_NON_WITNESS_UTXO"
-        if prev.txid() != prevout.txid:
+        if prev.txid != prevout.txid:
             raise where.error("non-witness utxo does not match the outpoint txid", name)
-        if prevout.vout >= len(prev.outputs):
+        if prevout.vout >= prev.output_count:
             raise where.error(f"outpoint index {prevout.vout} is not in the non-witness utxo", name)
 
     # ---- the transaction ------------------------------------------------------------------
@@ -405,9 +425,50 @@ class PSBT:
         return None if raw is None else TxOut.parse(raw)
 
     def non_witness_utxo(self, i: int) -> Transaction | None:
-        """Return input ``i``'s previous transaction (PSBT_IN_NON_WITNESS_UTXO), or None."""
+        """Return input ``i``'s previous transaction (PSBT_IN_NON_WITNESS_UTXO), or None.
+
+        This builds every input and output; ``non_witness_utxo_output`` reads just one.
+
+        Raises:
+            InputError: the field is not one transaction a block could hold.
+        """
+        scan = self.non_witness_utxo_scan(i)
+        return None if scan is None else Transaction.parse(scan.data)
+
+    def non_witness_utxo_scan(self, i: int) -> TxScan | None:
+        """Return the scan of input ``i``'s previous transaction (txid, outputs), or None.
+
+        Scanned once and kept until the field is set again.
+
+        Raises:
+            InputError: the field is not one transaction a block could hold.
+        """
         raw = self._input(i).get(PSBT_IN_NON_WITNESS_UTXO)
-        return None if raw is None else Transaction.parse(raw)
+        if raw is None:
+            return None
+        scan = self._utxo_scans.get(i)
+        if scan is None or scan.data is not raw:
+            try:
+                scan = scan_non_witness_utxo(raw)
+            except InputError as exc:
+                name = "PSBT_IN_NON_WITNESS_UTXO"
+                raise _where("input", i).error(f"{name}: {exc}", name) from None
+            self._utxo_scans[i] = scan
+        return scan
+
+    def non_witness_utxo_output(self, i: int, vout: int) -> TxOut | None:
+        """Return output ``vout`` of input ``i``'s previous transaction, or None without one.
+
+        Raises:
+            InputError: the field is malformed or has no output ``vout``.
+        """
+        scan = self.non_witness_utxo_scan(i)
+        if scan is None:
+            return None
+        if not 0 <= vout < scan.output_count:
+            raise InputError(f"psbt input {i}: prevout index {vout} is not among the "
+                             f"{scan.output_count} outputs of non_witness_utxo", input_index=i)
+        return scan.output(vout)
 
     def partial_sigs(self, i: int) -> dict[bytes, bytes]:
         """Return input ``i``'s partial signatures as {pubkey: signature}."""

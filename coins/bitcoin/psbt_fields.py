@@ -10,6 +10,12 @@ appear in, and one check of (key data, value). The checks follow Bitcoin
 Core's ``psbt.h`` deserializer (same sizes, same refusals) and add the BIP
 rules Core leaves out (xpub depth = path length, leaf version of a control
 block). Types not listed here are unknown and kept untouched.
+
+Two fields hold whole transactions and are walked with ``scan_transaction``
+before anything is built from them: the unsigned tx is parsed only once its
+counts are within ``MAX_PSBT_INPUTS`` / ``MAX_PSBT_OUTPUTS``, and a
+non-witness UTXO is never parsed here (``scan_non_witness_utxo``; the PSBT
+keeps the scan of each).
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from qsigner.errors import InputError
 
 from .ecc import is_valid_pubkey
 from .hashes import hash160, sha256, sha256d
-from .tx import ByteReader, Transaction, TxOut, ser_compact_size
+from .tx import (MAX_BLOCK_WEIGHT, ByteReader, Transaction, TxOut, TxScan, scan_transaction,
+                 ser_compact_size)
 
 __all__ = [
     "PSBT_GLOBAL_UNSIGNED_TX", "PSBT_GLOBAL_XPUB", "PSBT_GLOBAL_TX_VERSION",
@@ -45,8 +52,12 @@ __all__ = [
     "Field", "GLOBAL_FIELDS", "INPUT_FIELDS", "OUTPUT_FIELDS",
     "Bip32Derivation", "TapBip32Derivation", "TapLeafScript",
     "decode_key_origin", "decode_tap_bip32", "decode_witness", "encode_witness",
-    "decode_tap_tree", "is_valid_signature_encoding",
+    "decode_tap_tree", "is_valid_signature_encoding", "scan_non_witness_utxo",
+    "MAX_PSBT_INPUTS", "MAX_PSBT_OUTPUTS",
 ]
+
+MAX_PSBT_INPUTS = 10_000    # 3,000-input consolidations sign; a standard tx holds < 2,500
+MAX_PSBT_OUTPUTS = 10_000
 
 PSBT_GLOBAL_UNSIGNED_TX = 0x00
 PSBT_GLOBAL_XPUB = 0x01
@@ -276,6 +287,10 @@ def _compact_size_value(key_data: bytes, value: bytes) -> None:
 def _unsigned_tx(key_data: bytes, value: bytes) -> None:
     _key_size(key_data, 0)
     # BIP-0174: the unsigned tx is in the old (non-witness) format with empty scriptSigs.
+    scan = scan_transaction(value, allow_witness=False)
+    if scan.input_count > MAX_PSBT_INPUTS or scan.output_count > MAX_PSBT_OUTPUTS:
+        raise InputError(f"unsigned tx has {scan.input_count} inputs / {scan.output_count} "
+                         f"outputs; at most {MAX_PSBT_INPUTS} / {MAX_PSBT_OUTPUTS} are accepted")
     tx = Transaction.parse(value, allow_witness=False)
     if any(txin.script_sig for txin in tx.inputs):
         raise InputError("unsigned tx has a non-empty scriptSig")
@@ -295,9 +310,29 @@ def _proprietary(key_data: bytes, value: bytes) -> None:
     reader.read_compact_size()  # subtype; the rest is key data
 
 
+def scan_non_witness_utxo(value: bytes) -> TxScan:
+    """Scan a PSBT_IN_NON_WITNESS_UTXO value, refusing what no block could hold.
+
+    A block weighs at most ``MAX_BLOCK_WEIGHT`` (BIP-0141), so a heavier previous
+    transaction cannot exist: that is at most 1,000,000 non-witness bytes and
+    4,000,000 bytes in all. The total size is checked before the walk.
+
+    Raises:
+        InputError: not exactly one transaction, or heavier than a block.
+    """
+    if len(value) > MAX_BLOCK_WEIGHT:
+        raise InputError(f"transaction of {len(value)} bytes is heavier than a block "
+                         f"({MAX_BLOCK_WEIGHT} weight units)")
+    scan = scan_transaction(value)
+    if scan.weight > MAX_BLOCK_WEIGHT:
+        raise InputError(f"transaction weight {scan.weight} is more than a block's "
+                         f"{MAX_BLOCK_WEIGHT}")
+    return scan
+
+
 def _non_witness_utxo(key_data: bytes, value: bytes) -> None:
     _key_size(key_data, 0)
-    Transaction.parse(value)
+    # The transaction is checked by PSBT.non_witness_utxo_scan, which keeps the scan.
 
 
 def _witness_utxo(key_data: bytes, value: bytes) -> None:

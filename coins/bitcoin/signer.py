@@ -162,16 +162,13 @@ def spent_outputs(psbt: PSBT, tx: Transaction) -> list[TxOut | None]:
     result: list[TxOut | None] = []
     for i, txin in enumerate(tx.inputs):
         witness_utxo = psbt.witness_utxo(i)
-        full = psbt.non_witness_utxo(i)
-        out = witness_utxo
-        if full is not None:
-            if txin.prevout.vout >= len(full.outputs):
-                raise InputError(f"input {i}: prevout index beyond non_witness_utxo's outputs",
-                                 input_index=i)
-            out = full.outputs[txin.prevout.vout]
-            if witness_utxo is not None and witness_utxo != out:
-                raise InputError(f"input {i}: witness_utxo disagrees with the output in "
-                                 "non_witness_utxo (amount or script)", input_index=i)
+        # Read from the PSBT's kept scan: the previous tx is never built whole.
+        out = psbt.non_witness_utxo_output(i, txin.prevout.vout)
+        if out is None:
+            out = witness_utxo
+        elif witness_utxo is not None and witness_utxo != out:
+            raise InputError(f"input {i}: witness_utxo disagrees with the output in "
+                             "non_witness_utxo (amount or script)", input_index=i)
         if out is not None and not 0 <= out.amount <= MAX_MONEY:
             raise InputError(f"input {i}: spent amount outside the money range", input_index=i)
         result.append(out)
@@ -198,7 +195,7 @@ def plan_input(psbt: PSBT, tx: Transaction, spent: list[TxOut | None], i: int,
                                "which script our key would sign for", input_index=i)
     kind = _input_kind(psbt, i, out)
     if schnorr:
-        return _plan_taproot(psbt, i, out, kind, schnorr[0], keys, network, opts)
+        return _plan_taproot(psbt, tx, i, out, kind, schnorr[0], keys, network, opts)
     return _plan_ecdsa(psbt, tx, i, out, kind, ecdsa[0], keys, network, opts)
 
 
@@ -260,8 +257,8 @@ def _plan_ecdsa(psbt: PSBT, tx: Transaction, i: int, out: TxOut, kind: str, deri
     return InputPlan(i, kind, pubkey, tuple(deriv.path), hash_type, secret)
 
 
-def _plan_taproot(psbt: PSBT, i: int, out: TxOut, kind: str, deriv: Any, keys: KeySource,
-                  network: Network, opts: SignOptions) -> InputPlan:
+def _plan_taproot(psbt: PSBT, tx: Transaction, i: int, out: TxOut, kind: str, deriv: Any,
+                  keys: KeySource, network: Network, opts: SignOptions) -> InputPlan:
     if kind != "p2tr":
         raise DerivationMismatchError(f"input {i}: taproot derivation on a {kind} input",
                                       input_index=i)
@@ -274,12 +271,12 @@ def _plan_taproot(psbt: PSBT, i: int, out: TxOut, kind: str, deriv: Any, keys: K
     if psbt.tap_merkle_root(i) is not None or key_to_script(pubkey, "p2tr") != out.script_pubkey:
         raise DerivationMismatchError(f"input {i}: output key is not the BIP-0086 tweak of our "
                                       "internal key", input_index=i)
-    hash_type = _sighash_type(psbt, None, i, SIGHASH_DEFAULT, TAPROOT_SIGHASH_TYPES, opts)
+    hash_type = _sighash_type(psbt, tx, i, SIGHASH_DEFAULT, TAPROOT_SIGHASH_TYPES, opts)
     return InputPlan(i, kind, pubkey, tuple(deriv.path), hash_type,
                      ecc.taproot_tweak_secret(secret))
 
 
-def _sighash_type(psbt: PSBT, tx: Transaction | None, i: int, default: int,
+def _sighash_type(psbt: PSBT, tx: Transaction, i: int, default: int,
                   valid: frozenset[int], opts: SignOptions) -> int:
     requested = psbt.sighash_type(i)
     hash_type = default if requested is None else requested
@@ -290,8 +287,7 @@ def _sighash_type(psbt: PSBT, tx: Transaction | None, i: int, default: int,
     if hash_type not in standard and not opts.allow_nonstandard_sighash:
         raise SighashNotAllowedError(f"input {i}: sighash type {hash_type:#x} is not ALL; pass "
                                      "allow_nonstandard_sighash=True to sign it", input_index=i)
-    n_outputs = len(psbt.unsigned_tx().outputs) if tx is None else len(tx.outputs)
-    if hash_type & 0x1F == SIGHASH_SINGLE and i >= n_outputs:
+    if hash_type & 0x1F == SIGHASH_SINGLE and i >= len(tx.outputs):
         raise SighashNotAllowedError(f"input {i}: SIGHASH_SINGLE without a matching output "
                                      "(the SIGHASH_SINGLE bug) is never signed", input_index=i)
     return hash_type
@@ -307,7 +303,7 @@ def check_utxo_evidence(psbt: PSBT, spent: list[TxOut | None], plans: list[Input
             signature while some input's spent output is unknown.
     """
     for plan in plans:
-        if psbt.non_witness_utxo(plan.index) is not None or plan.kind == "p2tr":
+        if psbt.non_witness_utxo_scan(plan.index) is not None or plan.kind == "p2tr":
             continue
         if plan.kind == "p2pkh" or not opts.trust_witness_utxo:
             raise MissingUtxoError(

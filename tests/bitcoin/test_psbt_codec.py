@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from coins.bitcoin.psbt import (
     MAX_PSBT_SIZE, PSBT, PSBT_GLOBAL_VERSION, PSBT_IN_BIP32_DERIVATION, PSBT_IN_FINAL_SCRIPTSIG,
-    PSBT_IN_PARTIAL_SIG, PSBT_IN_PREVIOUS_TXID, PSBT_IN_SIGHASH_TYPE, PSBT_IN_WITNESS_UTXO,
-    PSBT_OUT_SCRIPT, PSBTMap,
+    PSBT_IN_NON_WITNESS_UTXO, PSBT_IN_PARTIAL_SIG, PSBT_IN_PREVIOUS_TXID, PSBT_IN_SIGHASH_TYPE,
+    PSBT_IN_WITNESS_UTXO, PSBT_OUT_SCRIPT, PSBTMap,
 )
 from coins.bitcoin.psbt_fields import decode_tap_tree, is_valid_signature_encoding
-from coins.bitcoin.tx import Transaction, ser_compact_size
+from coins.bitcoin.tx import OutPoint, Transaction, TxIn, TxOut, ser_compact_size
 from qsigner.errors import InputError
 
 Loader = Callable[[str], Any]
@@ -263,6 +263,26 @@ def test_hostile_counts_fail_fast() -> None:
         PSBT.parse(data)
     with pytest.raises(InputError, match="exceeds"):  # a key length far past the end
         PSBT.parse(b"psbt\xff\xfe\xff\xff\xff\x7f")
+
+
+def test_non_witness_utxo_scan_is_kept_until_the_field_is_set(load_upstream: Loader) -> None:
+    psbt = _workflow(load_upstream, "updater")
+    scan = psbt.non_witness_utxo_scan(0)
+    assert scan is not None and scan is psbt.non_witness_utxo_scan(0)
+    assert psbt.non_witness_utxo_scan(1) is None
+    prev, vout = psbt.non_witness_utxo(0), psbt.unsigned_tx().inputs[0].prevout.vout
+    assert prev is not None and scan.txid == prev.txid()
+    assert psbt.non_witness_utxo_output(0, vout) == prev.outputs[vout]
+    other = Transaction(2, [TxIn(OutPoint(bytes(32), 0))], [TxOut(5, b"\x51")], 0)
+    psbt.inputs[0].set(PSBT_IN_NON_WITNESS_UTXO, other.serialize())
+    assert psbt.non_witness_utxo_output(0, 0) == TxOut(5, b"\x51")
+    with pytest.raises(InputError, match="prevout index 1 is not among the 1 outputs"):
+        psbt.non_witness_utxo_output(0, 1)
+    psbt.inputs[0].set(PSBT_IN_NON_WITNESS_UTXO, b"\x02\x00")
+    with pytest.raises(InputError, match="^psbt input 0: PSBT_IN_NON_WITNESS_UTXO: transaction: "
+                                         "truncated") as caught:
+        psbt.non_witness_utxo_output(0, 0)
+    assert caught.value.input_index == 0
 
 
 @pytest.mark.parametrize("version", [1, 3, 0xFFFFFFFF])
