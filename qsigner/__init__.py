@@ -10,7 +10,8 @@ from . import errors
 from .errors import (ConfigError, DerivationMismatchError, FeeError, FraudulentChangeError,
                      InputError, MissingUtxoError, NetworkMismatchError, NothingToSignError,
                      OfflineError, OutputNotAllowedError, PaymentMismatchError, PluginError,
-                     PolicyError, QsignerError, SecretError, SighashNotAllowedError)
+                     PolicyError, QsignerError, SecretError, SighashNotAllowedError,
+                     TransactionSizeError)
 from .protocol import CoinPlugin, KeyPair, SignedTransaction
 from .registry import available_coins, load_coin
 

@@ -17,6 +17,7 @@
         ├── FeeError
         ├── OutputNotAllowedError
         ├── PaymentMismatchError
+        ├── TransactionSizeError
         └── NothingToSignError
 
 Messages say where and what, in lower case, and never contain a secret. Context
@@ -47,6 +48,7 @@ __all__ = [
     "FeeError",
     "OutputNotAllowedError",
     "PaymentMismatchError",
+    "TransactionSizeError",
     "NothingToSignError",
 ]
 
@@ -133,6 +135,10 @@ class OutputNotAllowedError(PolicyError):
 
 class PaymentMismatchError(PolicyError):
     """The outputs other than verified change differ from ``expected_payments``."""
+
+
+class TransactionSizeError(PolicyError):
+    """The signed transaction would be too heavy to mine, or to relay with legacy inputs."""
 
 
 class NothingToSignError(PolicyError):

@@ -7,6 +7,8 @@ attack each check stops):
   (Bitcoin Core's ``-maxtxfee`` default, 0.1 BTC), at most ``max_fee_rate``
   sat/vB on an estimated signed size, at most ``max_fee_percent`` of the amount
   sent (Coldcard warns at 10%);
+* size: an estimated weight above a block's 4,000,000 can never be mined; when legacy
+  inputs are signed, above Core's standard 400,000 (legacy sighashes are quadratic);
 * outputs: at least one, no duplicate inputs, no dust (Core's thresholds at the
   3 sat/vB dust relay fee), only standard scripts (p2pkh, p2sh, p2wpkh, p2wsh,
   p2tr, OP_RETURN up to 83 bytes) unless ``allow_nonstandard_outputs``;
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qsigner.errors import (FeeError, FraudulentChangeError, InputError, MissingUtxoError,
-                            OutputNotAllowedError, PaymentMismatchError)
+                            OutputNotAllowedError, PaymentMismatchError, TransactionSizeError)
 
 from .bip32 import HARDENED
 from .keysource import KeySource
@@ -32,7 +34,7 @@ from .networks import ADDRESS_TYPES, Network
 from .options import option_bool, option_int
 from .psbt import PSBT
 from .script import address_to_script, classify_script, key_to_redeem_script, key_to_script
-from .tx import MAX_MONEY, Transaction, TxOut
+from .tx import MAX_BLOCK_WEIGHT, MAX_MONEY, Transaction, TxOut
 
 if TYPE_CHECKING:
     from .signer import InputPlan
@@ -43,6 +45,7 @@ __all__ = ["Policy", "POLICY_OPTIONS", "check_transaction", "estimate_vsize", "D
 POLICY_OPTIONS = frozenset({"max_fee_sat", "max_fee_rate", "max_fee_percent",
                             "allow_dust", "allow_nonstandard_outputs", "expected_payments"})
 MAX_CHANGE_INDEX = 1_000_000
+MAX_STANDARD_TX_WEIGHT = 400_000   # Core's policy limit; legacy signing is O(n^2) in size
 # Core's GetDustThreshold at DUST_RELAY_TX_FEE = 3000 sat/kvB.
 DUST_THRESHOLD = {"p2pkh": 546, "p2sh": 540, "p2wpkh": 294, "p2wsh": 330, "p2tr": 330}
 MAX_OP_RETURN = 83
@@ -115,10 +118,22 @@ def check_transaction(psbt: PSBT, tx: Transaction, spent: list[TxOut | None], ke
         PolicyError: a subclass naming the output index and the reason.
     """
     _check_inputs_and_outputs(tx)
+    _check_size(tx, _input_kinds(psbt, spent, plans), plans)
     change = _verified_change(psbt, tx, keys, network, plans)
     _check_output_scripts(tx, change, policy)
     _check_payments(tx, change, network, policy)
     _check_fee(tx, spent, change, policy, _input_kinds(psbt, spent, plans))
+
+
+def _check_size(tx: Transaction, kinds: list[str | None], plans: "list[InputPlan]") -> None:
+    weight = estimate_vsize(tx, kinds) * 4
+    if weight > MAX_BLOCK_WEIGHT:
+        raise TransactionSizeError(f"transaction: estimated weight {weight} exceeds a block's "
+                                   f"{MAX_BLOCK_WEIGHT}; it can never be mined")
+    if weight > MAX_STANDARD_TX_WEIGHT and any(p.kind == "p2pkh" for p in plans):
+        raise TransactionSizeError(f"transaction: estimated weight {weight} exceeds the standard "
+                                   f"{MAX_STANDARD_TX_WEIGHT} while signing legacy inputs, whose "
+                                   "signature hashes cost grows with the square of the size")
 
 
 def _check_inputs_and_outputs(tx: Transaction) -> None:

@@ -567,3 +567,29 @@ def test_unknown_network(bitcoin: Any) -> None:
         bitcoin.sign_transaction(example_psbt(SEED_A, REGTEST).to_base64(), SEED_A,
                                  network="bitcoin")
     assert type(info.value) is InputError
+
+
+# ---- TransactionSizeError ------------------------------------------------------------------
+
+def _many(kind: str, n: int) -> PSBT:
+    coins = [Coin(SEED_A, kind, amount=10_000, index=i, full_utxo=kind != "p2tr")
+             for i in range(n)]
+    return build_psbt(coins, REGTEST, [TxOut(n * 10_000 - n * 500, PAY)])
+
+
+def test_legacy_inputs_in_a_nonstandard_size_are_refused(bitcoin: Any) -> None:
+    from qsigner.errors import TransactionSizeError
+    # 2,800 p2pkh inputs weigh ~1.66 M: minable, but not standard, and quadratic to sign.
+    error = refuse(bitcoin, _many("p2pkh", 2_800), TransactionSizeError)
+    assert "400000" in str(error)
+    signs(bitcoin, _many("p2pkh", 20))
+
+
+def test_transaction_heavier_than_a_block_is_refused(bitcoin: Any) -> None:
+    from qsigner.errors import TransactionSizeError
+    # 9,000 p2wpkh inputs (~0.61 M vB) and 10,000 p2tr outputs (~0.43 M vB) weigh over 4 M.
+    wide = p2tr_script(ecc.xonly(key_at(SEED_B, REGTEST, (86 + H, 1 + H, H, 0, 0)).pubkey))
+    psbt = build_psbt([Coin(SEED_A, "p2wpkh", amount=100_000, index=i) for i in range(9_000)],
+                      REGTEST, [TxOut(80_000, wide)] * 10_000, tag=b"heavy")
+    error = refuse(bitcoin, psbt, TransactionSizeError)
+    assert "4000000" in str(error) and "never be mined" in str(error)

@@ -28,6 +28,7 @@ EXPORTED = [
     "SecretError",
     "SighashNotAllowedError",
     "SignedTransaction",
+    "TransactionSizeError",
     "__version__",
     "available_coins",
     "load_coin",
