@@ -11,7 +11,7 @@ from .errors import (ConfigError, DerivationMismatchError, FeeError, FraudulentC
                      InputError, MissingUtxoError, NetworkMismatchError, NothingToSignError,
                      OfflineError, OutputNotAllowedError, PaymentMismatchError, PluginError,
                      PolicyError, QsignerError, SecretError, SighashNotAllowedError,
-                     TransactionSizeError)
+                     ResignError, StateError, TransactionSizeError)
 from .protocol import CoinPlugin, KeyPair, SignedTransaction
 from .registry import available_coins, load_coin
 

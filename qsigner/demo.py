@@ -10,15 +10,19 @@ so printing its public key is fine, and its secret is never printed.
 
 from __future__ import annotations
 
+import json
 from typing import Any, TextIO
 
 from . import offline
+from .datadir import DataDir
+from .keystore import bootstrap, keystore_name
 from .protocol import CoinPlugin
 
 __all__ = ["run_demo"]
 
 
-def run_demo(plugin: CoinPlugin, network: str, entropy: bytes, *, out: TextIO) -> int:
+def run_demo(plugin: CoinPlugin, network: str, entropy: bytes, *, out: TextIO,
+             datadir: DataDir | None = None) -> int:
     """Run the demo and write its report to ``out``; return 0, or raise a ``QsignerError``."""
     def write(line: str = "") -> None:
         out.write(line + "\n")
@@ -26,6 +30,15 @@ def run_demo(plugin: CoinPlugin, network: str, entropy: bytes, *, out: TextIO) -
     pair = plugin.generate_keypair(network=network, entropy=entropy)
     write(f"qsigner demo -- coin {plugin.name}, network {network}, embedded demo seed")
     write(f"  account key (for the watcher): {pair.public}")
+    if datadir is not None:
+        store = bootstrap(datadir, plugin, pair.secret, network)
+        write(f"  key store bootstrapped: {datadir.file(keystore_name(plugin.name, network))}")
+        write(f"    fingerprint {store.fingerprint}; {len(store.accounts)} account keys; "
+              "no secret stored")
+        if store.descriptors:
+            write(f"  watcher export (bitcoind importdescriptors), {len(store.descriptors)} "
+                  "descriptors, first:")
+            write(f"    {json.dumps(store.descriptors[0])}")
     write("  addresses (receive 0..2):")
     for address_type in plugin.address_types:
         addresses = [plugin.derive_address(pair.secret, i, network=network,

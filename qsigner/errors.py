@@ -6,6 +6,7 @@
     ├── ConfigError          bad or missing configuration (exit status 2 in the CLI)
     ├── PluginError          a coin plugin that does not meet the protocol
     ├── OfflineError         network use while the offline guard is on
+    ├── StateError           the data directory's state is corrupt or unreadable
     ├── InputError(ValueError)   malformed PSBT / key / address / hex / index
     │   └── SecretError      a malformed secret (mnemonic, passphrase); never quoted
     └── PolicyError          well-formed but refused; nothing was signed
@@ -18,6 +19,7 @@
         ├── OutputNotAllowedError
         ├── PaymentMismatchError
         ├── TransactionSizeError
+        ├── ResignError
         └── NothingToSignError
 
 Messages say where and what, in lower case, and never contain a secret. Context
@@ -37,6 +39,7 @@ __all__ = [
     "ConfigError",
     "PluginError",
     "OfflineError",
+    "StateError",
     "SecretError",
     "InputError",
     "PolicyError",
@@ -49,6 +52,7 @@ __all__ = [
     "OutputNotAllowedError",
     "PaymentMismatchError",
     "TransactionSizeError",
+    "ResignError",
     "NothingToSignError",
 ]
 
@@ -77,6 +81,10 @@ class PluginError(QsignerError):
 
 class OfflineError(QsignerError):
     """Network use was attempted while the offline guard was on."""
+
+
+class StateError(QsignerError):
+    """A state file in the data directory is corrupt, truncated or unreadable; never reset."""
 
 
 class InputError(QsignerError, ValueError):
@@ -139,6 +147,10 @@ class PaymentMismatchError(PolicyError):
 
 class TransactionSizeError(PolicyError):
     """The signed transaction would be too heavy to mine, or to relay with legacy inputs."""
+
+
+class ResignError(PolicyError):
+    """An input's outpoint was already signed in a different transaction (audit log)."""
 
 
 class NothingToSignError(PolicyError):

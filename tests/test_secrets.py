@@ -1,8 +1,9 @@
 """No secret leaves the signer: every operation and error path, scanned for a canary seed.
 
-The canary is a fresh mnemonic. We collect what the library and the CLI print, raise
-and log -- results' reprs, exception texts, stdout/stderr of every CLI command except
-``keygen`` (whose whole job is to print a new secret) -- and look for the canary's
+The canary is a fresh mnemonic. We collect what the library and the CLI print, raise,
+log and store -- results' reprs, exception texts, stdout/stderr of every CLI command
+except ``keygen`` (whose whole job is to print a new secret), every file in the data
+directory (key store, audit log) -- and look for the canary's
 words, seed, entropy, master xprv/tprv and the WIF and hex of its first private keys.
 """
 
@@ -85,7 +86,8 @@ def _error_paths(btc: Any, secret: str) -> list[str]:
 
 def _cli(args: list[str], secret: str, tmp: Path, stdin: str = "") -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QSIGNER_")}
-    env.update(QSIGNER_SECRET=secret, QSIGNER_NETWORK="regtest", HOME=str(tmp))
+    env.update(QSIGNER_SECRET=secret, QSIGNER_NETWORK="regtest", HOME=str(tmp),
+               QSIGNER_DATA_DIR=str(tmp / "data"))
     proc = subprocess.run([sys.executable, "-m", "qsigner.cli", *args], input=stdin, env=env,
                           capture_output=True, text=True, timeout=120, cwd=tmp)
     return proc.stdout + proc.stderr
@@ -114,8 +116,11 @@ def test_no_secret_in_reprs_errors_logs_or_cli(bitcoin: Any, tmp_path: Path,
                         (["derive", "--index", "-4"], ""), (["--network", "x", "derive"], "")):
         texts.append(_cli(args, canary, tmp_path, stdin))
     texts += [r.getMessage() for r in caplog.records]
+    state = sorted((tmp_path / "data").iterdir())
+    assert {p.name for p in state} >= {"audit.jsonl", "keystore-bitcoin-regtest.json"}
+    texts += [p.read_text() for p in state]
     assert _leaks(texts, _tokens(canary), words) == []
-    assert list(tmp_path.iterdir()) == [], "the CLI wrote files in its working directory"
+    assert [p.name for p in tmp_path.iterdir()] == ["data"], "files outside the data dir"
 
 
 def test_the_scan_would_see_a_leak(bitcoin: Any) -> None:

@@ -12,9 +12,11 @@ from typing import Any
 from qsigner.errors import InputError
 from qsigner.protocol import KeyPair, SignedTransaction
 
-from .accounts import chain_keys, check_account
+from .accounts import account_key_from_mnemonic, chain_keys, check_account
+from .bip32 import format_path
 from .bip39 import entropy_to_mnemonic, normalize_mnemonic
-from .networks import NETWORKS, Network, get_network
+from .descriptors import watcher_export
+from .networks import NETWORKS, Network, get_address_type, get_network
 from .options import check_index, check_options
 from .script import key_to_script, script_to_address
 
@@ -98,6 +100,86 @@ class BitcoinPlugin:
                                  options.get("address_type"), _account_option(options),
                                  options.get("passphrase", ""))
         return account.to_string()
+
+    def address_path(self, key: str, index: int, *, network: str, change: bool = False,
+                     **options: Any) -> str | None:
+        """Return the full derivation path of an address, or None when the key has no origin.
+
+        Raises:
+            InputError: as ``derive_address``.
+        """
+        net = self._network(network)
+        check_options(options, KEY_OPTIONS)
+        check_index(index)
+        account, *_ = chain_keys(key, net, options.get("address_type"), _account_option(options),
+                                 options.get("passphrase", ""))
+        if account.origin is None:
+            return None
+        return format_path(account.origin.path + (int(change), index))
+
+    def fingerprint(self, secret: str, *, network: str, passphrase: str = "") -> str:
+        """Return the seed's BIP-0032 master fingerprint (hex), which the key store pins.
+
+        Raises:
+            InputError: bad network or passphrase; SecretError for a bad mnemonic.
+        """
+        from .accounts import master_key  # noqa: PLC0415
+        if not isinstance(passphrase, str):
+            raise InputError("passphrase: expected a string", field="passphrase")
+        net = self._network(network)
+        return master_key(normalize_mnemonic_secret(secret), passphrase, net).fingerprint().hex()
+
+    def describe_transaction(self, transaction: str | bytes, *, network: str) -> dict[str, Any]:
+        """Return what the audit log records of a PSBT: inputs, outputs, fee, unsigned txid.
+
+        Raises:
+            InputError: malformed PSBT or network.
+        """
+        from .signer import decode_psbt, spent_outputs  # noqa: PLC0415
+        net = self._network(network)
+        psbt = decode_psbt(transaction)
+        tx = psbt.unsigned_tx()
+        spent = spent_outputs(psbt, tx)
+        outputs: list[dict[str, Any]] = []
+        for out in tx.outputs:
+            try:
+                outputs.append({"address": script_to_address(out.script_pubkey, net),
+                                "amount": out.amount})
+            except InputError:
+                outputs.append({"script": out.script_pubkey.hex(), "amount": out.amount})
+        known = None not in spent
+        fee = sum(o.amount for o in spent if o) - sum(o.amount for o in tx.outputs) if known \
+            else None
+        return {"unsigned_txid": tx.txid_hex(), "fee": fee, "outputs": outputs,
+                "inputs": [f"{i.prevout.txid[::-1].hex()}:{i.prevout.vout}" for i in tx.inputs]}
+
+    def watcher_export(self, key: str, *, network: str,
+                       address_types: tuple[str, ...] | None = None, account: int = 0,
+                       passphrase: str = "", range_end: int = 999,
+                       timestamp: str | int = "now") -> list[dict[str, Any]]:
+        """Return bitcoind's ``importdescriptors`` request watching a mnemonic's accounts.
+
+        One receive and one change descriptor (``[origin]xpub/0/*`` and ``/1/*``, with
+        checksums; public keys only) per address type, all four by default. See descriptors.py.
+
+        Raises:
+            InputError: bad network, address types, account, passphrase, range_end or
+                timestamp; SecretError for a bad mnemonic.
+        """
+        net = self._network(network)
+        mnemonic = normalize_mnemonic_secret(key)
+        check_account(account)
+        if not isinstance(passphrase, str):
+            raise InputError("passphrase: expected a string", field="passphrase")
+        types = self.address_types if address_types is None else address_types
+        if not isinstance(types, (tuple, list)) or not types:
+            raise InputError("address_types: expected a non-empty tuple", field="address_types")
+        names = [get_address_type(name).name for name in types]
+        if len(set(names)) != len(names):
+            raise InputError("address_types: listed twice", field="address_types")
+        return watcher_export(
+            {name: account_key_from_mnemonic(mnemonic, passphrase, net, name, account)
+             for name in names}, range_end=range_end, timestamp=timestamp)
 
     def example_transaction(self, secret: str, *, network: str, version: int = 0) -> str:
         """Return an unsigned base64 PSBT spending made-up coins of ``secret`` (demos, the kit).

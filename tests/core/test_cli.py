@@ -18,6 +18,7 @@ FOREIGN = "legal winner thank year wave sausage worth useful legal winner thank 
 def run(args: list[str], tmp: Path, *, stdin: str = "", **env: str) -> tuple[int, list[Any]]:
     """Run qsigner with only the given QSIGNER_* variables; return (status, JSON lines)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("QSIGNER_")}
+    base["QSIGNER_DATA_DIR"] = str(tmp / "data")
     proc = subprocess.run([sys.executable, "-m", "qsigner.cli", *args], input=stdin,
                           env={**base, **env}, capture_output=True, text=True, timeout=120,
                           cwd=tmp)
@@ -49,6 +50,7 @@ def test_derive_range_from_public_key(tmp_path: Path, bitcoin: Any) -> None:
                        "--count", "3", "--change"], tmp_path)
     assert status == 0
     assert [o["index"] for o in out] == [5, 6, 7] and all(o["change"] for o in out)
+    assert out[0]["path"] == "m/86h/1h/0h/1/5"
     assert out[1]["address"] == bitcoin.derive_address(MNEMONIC, 6, network="regtest",
                                                        change=True, address_type="p2tr")
 
@@ -72,7 +74,7 @@ def test_sign_from_stdin_and_file(tmp_path: Path, unsigned: str) -> None:
 
 def test_refusal_exits_3_with_error_object(tmp_path: Path, unsigned: str) -> None:
     status, out = run(["sign"], tmp_path, stdin=unsigned, QSIGNER_NETWORK="regtest",
-                      QSIGNER_SECRET=FOREIGN)
+                      QSIGNER_SECRET=FOREIGN, QSIGNER_DATA_DIR=str(tmp_path / "foreign"))
     assert status == 3 and out[0]["error"]["type"] == "NothingToSignError"
     status, out = run(["sign"], tmp_path, stdin=unsigned, QSIGNER_NETWORK="regtest",
                       QSIGNER_SECRET=MNEMONIC, QSIGNER_MAX_FEE_SAT="100")
