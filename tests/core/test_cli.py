@@ -144,3 +144,18 @@ def test_offline_example_script_runs(tmp_path: Path) -> None:
                           timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "txid:" in proc.stdout and "signed inputs: [0, 1, 2, 3]" in proc.stdout
+
+
+def test_operator_guide_documents_every_variable() -> None:
+    from qsigner.config import VARIABLES
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operator.md").read_text()
+    for setting in VARIABLES:
+        assert f"`{setting.variable}`" in guide and f"`{setting.flag}`" in guide, setting
+    for variable in ("QSIGNER_SECRET_FILE", "QSIGNER_PASSPHRASE_FILE", "QSIGNER_PUBLIC_KEY"):
+        assert variable in guide
+
+
+def test_help_is_there_for_newcomers(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "qsigner.cli", "--help"], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0 and "first steps" in proc.stdout and "watcher-export" in proc.stdout
