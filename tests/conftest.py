@@ -46,3 +46,9 @@ def load_upstream(upstream_vectors: Path) -> Any:
 def bitcoin() -> qsigner.CoinPlugin:
     """The Bitcoin plugin, loaded through the registry as an integrator would."""
     return qsigner.load_coin("bitcoin")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _data_dir_default(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Point QSIGNER_DATA_DIR at a temporary folder so no test writes the container default."""
+    os.environ["QSIGNER_DATA_DIR"] = str(tmp_path_factory.mktemp("qsigner-data"))

@@ -49,7 +49,8 @@ def test_cli_sign_inside_namespace(bitcoin: object, tmp_path: Path) -> None:
     mnemonic = "abandon " * 11 + "about"
     unsigned = bitcoin.example_transaction(mnemonic, network="regtest")  # type: ignore[attr-defined]
     env = {k: v for k, v in os.environ.items() if not k.startswith("QSIGNER_")}
-    env.update(QSIGNER_SECRET=mnemonic, QSIGNER_NETWORK="regtest")
+    env.update(QSIGNER_SECRET=mnemonic, QSIGNER_NETWORK="regtest",
+               QSIGNER_DATA_DIR=str(tmp_path / "data"))
     proc = run_without_network([sys.executable, "-m", "qsigner.cli", "sign"], input=unsigned,
                                env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -107,7 +108,8 @@ def test_plugin_that_connects_is_stopped(tmp_path: Path) -> None:
 def test_cli_sign_turns_the_guard_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     plugin = _leaky_plugin(tmp_path, 9)  # port 9 on loopback; the guard refuses before any packet
     (tmp_path / "tx").write_text("x")
-    env = {"QSIGNER_SECRET": "s", "QSIGNER_NETWORK": "mainnet", "QSIGNER_COIN": str(plugin)}
+    env = {"QSIGNER_SECRET": "s", "QSIGNER_NETWORK": "mainnet", "QSIGNER_COIN": str(plugin),
+           "QSIGNER_DATA_DIR": str(tmp_path / "data")}
     assert main(["sign", str(tmp_path / "tx")], env) == 1
     assert '"OfflineError"' in capsys.readouterr().out
     assert offline.is_enabled()
