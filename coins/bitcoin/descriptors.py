@@ -25,7 +25,7 @@ from .networks import NETWORKS, Network, get_address_type
 from .script import key_to_script
 
 __all__ = ["Descriptor", "descriptor_checksum", "add_checksum", "check_checksum",
-           "parse_descriptor", "account_descriptor", "account_multipath_descriptor",
+           "parse_descriptor", "account_descriptor",
            "watcher_export", "MAX_RANGE_END"]
 
 # BIP-0380 "Checksum": the 95 characters a descriptor may contain, in the BIP's order.
@@ -42,8 +42,21 @@ _TEMPLATES = {"p2pkh": "pkh({})", "p2sh-p2wpkh": "sh(wpkh({}))", "p2wpkh": "wpkh
               "p2tr": "tr({})"}
 _FORMS = {"pkh": "p2pkh", "wpkh": "p2wpkh", "tr": "p2tr"}
 _CALL = re.compile(r"([a-z_]+)\((.*)\)", re.DOTALL)
-_KEY = re.compile(r"(?:\[([0-9a-fA-F]{8})((?:/[0-9]+[h']?)*)\])?([1-9A-HJ-NP-Za-km-z]+)((?:/[^/]*)*)")
+_KEY = re.compile(r"(?:\[([0-9a-fA-F]{8})((?:/[0-9]+[h']?)*)\])?"   # [fingerprint/origin path]
+                  r"([1-9A-HJ-NP-Za-km-z]+)((?:/[^/]*)*)")          # base58 key, then /steps
 _HEX_KEY = re.compile(r"(?:\[[^\]]*\])?[0-9a-fA-F]{64,130}")
+_PUBLIC = frozenset(n.xpub for n in NETWORKS.values())
+_PRIVATE = frozenset({n.xprv for n in NETWORKS.values()}
+                     | {v for n in NETWORKS.values() for _, v in n.slip132_prv})
+_SLIP132 = frozenset(v for n in NETWORKS.values() for _, v in n.slip132_pub)
+
+
+def _bad(message: str) -> InputError:
+    return InputError(f"descriptor: {message}", field="descriptor")
+
+
+def _is_int(value: object, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
 
 
 def _polymod(symbols: list[int]) -> int:
@@ -64,8 +77,7 @@ def _expand(text: str) -> list[int]:
     for char in text:
         position = INPUT_CHARSET.find(char)
         if position < 0:
-            raise InputError("descriptor: character outside the BIP-0380 descriptor charset",
-                             field="descriptor")
+            raise _bad("character outside the BIP-0380 descriptor charset")
         symbols.append(position & 31)
         groups.append(position >> 5)
         if len(groups) == 3:
@@ -95,7 +107,7 @@ def add_checksum(desc: str) -> str:
         InputError: ``desc`` already has a ``#`` or a character outside the charset.
     """
     if "#" in desc:
-        raise InputError("descriptor: already has a checksum", field="descriptor")
+        raise _bad("already has a checksum")
     return f"{desc}#{descriptor_checksum(desc)}"
 
 
@@ -109,19 +121,18 @@ def check_checksum(desc: str, *, required: bool = True) -> str:
         InputError: the checksum is missing (when required), malformed or wrong.
     """
     if not isinstance(desc, str):
-        raise InputError("descriptor: expected a string", field="descriptor")
+        raise _bad("expected a string")
     body, mark, checksum = desc.partition("#")
     if not mark:
         if required:
-            raise InputError("descriptor: checksum missing", field="descriptor")
+            raise _bad("checksum missing")
         return body
     if "#" in checksum:
-        raise InputError("descriptor: more than one '#'", field="descriptor")
+        raise _bad("more than one '#'")
     if len(checksum) != 8 or any(c not in CHECKSUM_CHARSET for c in checksum):
-        raise InputError("descriptor: checksum must be 8 characters of the bech32 charset",
-                         field="descriptor")
+        raise _bad("checksum must be 8 characters of the bech32 charset")
     if _polymod(_expand(body) + [CHECKSUM_CHARSET.index(c) for c in checksum]) != 1:
-        raise InputError("descriptor: checksum does not match", field="descriptor")
+        raise _bad("checksum does not match")
     return body
 
 
@@ -162,14 +173,13 @@ class Descriptor:
             InputError: an index for a fixed descriptor, none for a ranged one, or a bad chain.
         """
         paths = self.paths()
-        if isinstance(chain, bool) or not isinstance(chain, int) or not 0 <= chain < len(paths):
+        if not _is_int(chain, len(paths) - 1):
             raise InputError(f"chain: must be 0 to {len(paths) - 1}", field="chain")
         if (index is None) == self.ranged:
             raise InputError("index: " + ("required by a ranged descriptor" if self.ranged
                                           else "not taken by a descriptor without /*"),
                              field="index")
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int)
-                                  or not 0 <= index <= MAX_INDEX):
+        if index is not None and not _is_int(index, MAX_INDEX):
             raise InputError("index: must be an integer from 0 to 2147483647", field="index")
         path = paths[chain] + ((index,) if index is not None else ())
         return self.key.derive(path).pubkey
@@ -203,8 +213,7 @@ def parse_descriptor(text: str, network: Network) -> Descriptor:
             network's key.
     """
     if not isinstance(text, str) or len(text) > MAX_DESCRIPTOR_LENGTH:
-        raise InputError(f"descriptor: expected a string of at most {MAX_DESCRIPTOR_LENGTH} "
-                         "characters", field="descriptor")
+        raise _bad(f"expected a string of at most {MAX_DESCRIPTOR_LENGTH} characters")
     name, args = _split_call(check_checksum(text, required=False), "descriptor")
     form = f"{name}()"
     if name == "sh" and len(args) == 1:
@@ -219,22 +228,20 @@ def parse_descriptor(text: str, network: Network) -> Descriptor:
         raise _unsupported(form)
     if len(args) != 1:
         tree = " (tr() script trees are not supported)" if name == "tr" else ""
-        raise InputError(f"descriptor: {form} takes one key here, got {len(args)} "
-                         f"arguments{tree}", field="descriptor")
+        raise _bad(f"{form} takes one key here, got {len(args)} arguments{tree}")
     return _parse_key(args[0], kind, form, network)
 
 
 def _unsupported(form: str) -> InputError:
-    return InputError(f"descriptor: {form} is not supported; only pkh(), sh(wpkh()), wpkh() "
-                      "and tr() with one extended public key", field="descriptor")
+    return _bad(f"{form} is not supported; only pkh(), sh(wpkh()), wpkh() and tr() "
+                "with one extended public key")
 
 
 def _split_call(text: str, where: str) -> tuple[str, list[str]]:
     """Return the function name and top-level arguments of ``name(arg,...)``."""
     match = _CALL.fullmatch(text)
     if not match:
-        raise InputError(f"descriptor: {where} must hold a script expression such as wpkh(KEY)",
-                         field="descriptor")
+        raise _bad(f"{where} must hold a script expression such as wpkh(KEY)")
     args, depth, start = [], 0, 0
     for position, char in enumerate(match.group(2)):
         depth += (char in "({") - (char in ")}")
@@ -244,48 +251,41 @@ def _split_call(text: str, where: str) -> tuple[str, list[str]]:
             args.append(match.group(2)[start:position])
             start = position + 1
     if depth != 0:
-        raise InputError(f"descriptor: unbalanced brackets in {where}", field="descriptor")
+        raise _bad(f"unbalanced brackets in {where}")
     return match.group(1), args + [match.group(2)[start:]]
 
 
 def _parse_key(text: str, kind: str, form: str, network: Network) -> Descriptor:
     if "(" in text:
-        raise InputError(f"descriptor: {form} takes a key, not a script", field="descriptor")
+        raise _bad(f"{form} takes a key, not a script")
     if _HEX_KEY.fullmatch(text):
-        raise InputError(f"descriptor: {form}: single public keys are not supported; "
-                         "use an extended public key", field="descriptor")
+        raise _bad(f"{form}: single public keys are not supported; use an xpub")
     match = _KEY.fullmatch(text)
     if not match:
-        raise InputError(f"descriptor: {form}: malformed key expression", field="descriptor")
+        raise _bad(f"{form}: malformed key expression")
     fingerprint, origin_path, xpub, path = match.groups()
     origin = None
     if fingerprint is not None:
-        steps = tuple(_index(step, form, hardened_ok=True) for step in origin_path.split("/")[1:])
-        origin = KeyOrigin(bytes.fromhex(fingerprint), steps)
+        origin = KeyOrigin(bytes.fromhex(fingerprint), tuple(
+            _index(step, form, hardened_ok=True) for step in origin_path.split("/")[1:]))
     key = _parse_xpub(xpub, form, network)
     steps, ranged = _parse_path(path.split("/")[1:], form)
     return Descriptor(kind, key, origin, steps, ranged)
 
 
 def _parse_xpub(text: str, form: str, network: Network) -> HDKey:
-    public = {n.xpub for n in NETWORKS.values()} | {v for n in NETWORKS.values()
-                                                    for _, v in n.slip132_pub}
-    private = {n.xprv for n in NETWORKS.values()} | {v for n in NETWORKS.values()
-                                                     for _, v in n.slip132_prv}
     try:
-        key = HDKey.parse(text, public_versions=public, private_versions=private)
+        key = HDKey.parse(text, public_versions=set(_PUBLIC | _SLIP132),
+                          private_versions=set(_PRIVATE))
     except InputError as exc:
-        raise InputError(f"descriptor: {form}: key is not an extended public key ({exc})",
-                         field="descriptor") from None
+        raise _bad(f"{form}: key is not an extended public key ({exc})") from None
     if key.is_private:
-        raise InputError(f"descriptor: {form}: private keys are not accepted; a watch-only "
-                         "descriptor needs only the xpub", field="descriptor")
-    if any(key.version == v for n in NETWORKS.values() for _, v in n.slip132_pub):
-        raise InputError(f"descriptor: {form}: SLIP-0132 ypub/zpub/upub/vpub are not "
-                         "descriptor keys; write the xpub/tpub", field="descriptor")
+        raise _bad(f"{form}: private keys are not accepted; a watcher needs only the xpub")
+    if key.version in _SLIP132:
+        raise _bad(f"{form}: SLIP-0132 ypub/zpub/upub/vpub are not descriptor keys; "
+                   "write the xpub/tpub")
     if key.version != network.xpub:
-        raise InputError(f"descriptor: {form}: extended key is for another network than "
-                         f"{network.name}", field="descriptor")
+        raise _bad(f"{form}: extended key is for another network than {network.name}")
     return key
 
 
@@ -293,21 +293,17 @@ def _parse_path(parts: list[str], form: str) -> tuple[tuple[tuple[int, ...], ...
     steps: list[tuple[int, ...]] = []
     for position, part in enumerate(parts):
         if part in ("*h", "*'", "*H"):
-            raise InputError(f"descriptor: {form}: hardened children of an xpub need the "
-                             "private key", field="descriptor")
+            raise _bad(f"{form}: hardened children of an xpub need the private key")
         if part == "*":
             if position != len(parts) - 1:
-                raise InputError(f"descriptor: {form}: '*' must be the last step",
-                                 field="descriptor")
+                raise _bad(f"{form}: '*' must be the last step")
             return tuple(steps), True
         if part.startswith("<") and part.endswith(">"):
             values = tuple(_index(v, form, hardened_ok=False) for v in part[1:-1].split(";"))
             if any(len(step) > 1 for step in steps):
-                raise InputError(f"descriptor: {form}: more than one multipath step",
-                                 field="descriptor")
+                raise _bad(f"{form}: more than one multipath step")
             if len(values) < 2 or len(set(values)) != len(values):
-                raise InputError(f"descriptor: {form}: a multipath step needs two or more "
-                                 "distinct indices", field="descriptor")
+                raise _bad(f"{form}: a multipath step needs two or more distinct indices")
             steps.append(values)
         else:
             steps.append((_index(part, form, hardened_ok=False),))
@@ -319,41 +315,26 @@ def _index(step: str, form: str, *, hardened_ok: bool) -> int:
     hardened = step[-1:] in ("h", "'")
     digits = step[:-1] if hardened else step
     if not digits.isdigit() or not digits.isascii() or int(digits) > MAX_INDEX:
-        raise InputError(f"descriptor: {form}: bad derivation step {step[:16]!r}",
-                         field="descriptor")
+        raise _bad(f"{form}: bad derivation step {step[:16]!r}")
     if hardened and not hardened_ok:
-        raise InputError(f"descriptor: {form}: hardened step {step!r} below an xpub needs the "
-                         "private key", field="descriptor")
+        raise _bad(f"{form}: hardened step {step[:16]!r} below an xpub needs the private key")
     return int(digits) + (HARDENED if hardened else 0)
 
 
-def account_descriptor(account: AccountKey, address_type: str, *,
-                       change: bool = False) -> Descriptor:
-    """Return the descriptor of an account's receive (``/0/*``) or change (``/1/*``) chain.
+def account_descriptor(account: AccountKey, address_type: str, *, change: bool = False,
+                       multipath: bool = False) -> Descriptor:
+    """Return ``KEY/0/*`` (receive), ``KEY/1/*`` (change) or, BIP-0389, ``KEY/<0;1>/*``.
 
     Raises:
         InputError: unknown address type, or one the account key does not imply.
     """
-    return _account(account, address_type, (1,) if change else (0,))
-
-
-def account_multipath_descriptor(account: AccountKey, address_type: str) -> Descriptor:
-    """Return the BIP-0389 descriptor of both chains of an account: ``KEY/<0;1>/*``.
-
-    Raises:
-        InputError: unknown address type, or one the account key does not imply.
-    """
-    return _account(account, address_type, (0, 1))
-
-
-def _account(account: AccountKey, address_type: str, chains: tuple[int, ...]) -> Descriptor:
     kind = get_address_type(address_type).name
     if account.implied_type is not None and account.implied_type != kind:
         raise InputError(f"address_type: account key is for {account.implied_type}, not {kind}",
                          field="address_type")
     if account.xpub.is_private:
-        raise InputError("key: a descriptor for a watcher takes the public account key",
-                         field="key")
+        raise InputError("key: a watcher's descriptor takes the public account key", field="key")
+    chains = (0, 1) if multipath else (1,) if change else (0,)
     return Descriptor(kind, account.xpub, account.origin, (chains,), True)
 
 
@@ -369,8 +350,7 @@ def watcher_export(account_keys: dict[str, AccountKey], *, range_end: int = 999,
     Raises:
         InputError: no accounts, a bad type/account pair, range_end or timestamp.
     """
-    if isinstance(range_end, bool) or not isinstance(range_end, int) or \
-            not 0 <= range_end <= MAX_RANGE_END:
+    if not _is_int(range_end, MAX_RANGE_END):
         raise InputError(f"range_end: must be an integer from 0 to {MAX_RANGE_END}",
                          field="range_end")
     if timestamp != "now" and (isinstance(timestamp, bool) or not isinstance(timestamp, int)

@@ -19,8 +19,7 @@ from embit.descriptor.checksum import checksum as embit_checksum
 import qsigner
 from coins.bitcoin.accounts import account_key_from_mnemonic, master_key
 from coins.bitcoin.base58 import b58check_decode, b58check_encode
-from coins.bitcoin.descriptors import (Descriptor, account_descriptor,
-                                       account_multipath_descriptor, add_checksum,
+from coins.bitcoin.descriptors import (Descriptor, account_descriptor, add_checksum,
                                        check_checksum, descriptor_checksum, parse_descriptor,
                                        watcher_export)
 from coins.bitcoin.keyexpr import parse_account_key
@@ -244,7 +243,7 @@ def test_written_descriptors_derive_our_addresses(kind: str, network: Any,
     account = account_key_from_mnemonic(MNEMONIC, "", network, kind, 0)
     receive = account_descriptor(account, kind)
     change = account_descriptor(account, kind, change=True)
-    both = account_multipath_descriptor(account, kind)
+    both = account_descriptor(account, kind, multipath=True)
     assert receive.to_string(checksum=False) == WRAP[kind].format(f"{account.to_string()}/0/*")
     assert change.to_string(checksum=False) == WRAP[kind].format(f"{account.to_string()}/1/*")
     assert both.to_string(checksum=False) == WRAP[kind].format(f"{account.to_string()}/<0;1>/*")
@@ -266,7 +265,7 @@ def test_embit_reads_what_we_write(kind: str, network: Any) -> None:
     account = account_key_from_mnemonic(MNEMONIC, "", network, kind, 0)
     for written, branches in ((account_descriptor(account, kind), [None]),
                               (account_descriptor(account, kind, change=True), [None]),
-                              (account_multipath_descriptor(account, kind), [0, 1])):
+                              (account_descriptor(account, kind, multipath=True), [0, 1])):
         text = written.to_string()
         body, checksum = text.split("#")
         assert embit_checksum(body) == checksum
@@ -277,7 +276,7 @@ def test_embit_reads_what_we_write(kind: str, network: Any) -> None:
 
 def test_descriptor_index_and_chain_checked() -> None:
     account = account_key_from_mnemonic(MNEMONIC, "", MAIN, "p2wpkh", 0)
-    ranged = account_multipath_descriptor(account, "p2wpkh")
+    ranged = account_descriptor(account, "p2wpkh", multipath=True)
     fixed = parse_descriptor(f"wpkh({account.to_string()}/0/7)", MAIN)
     assert fixed.script_pubkey() == ranged.script_pubkey(7)
     for call in (lambda: ranged.script_pubkey(), lambda: fixed.script_pubkey(0),
@@ -377,4 +376,4 @@ def test_descriptor_is_a_plain_value() -> None:
     written = account_descriptor(account, "p2wpkh")
     assert isinstance(written, Descriptor) and written.ranged and not written.is_multipath
     assert written.paths() == ((0,),)
-    assert account_multipath_descriptor(account, "p2wpkh").paths() == ((0,), (1,))
+    assert account_descriptor(account, "p2wpkh", multipath=True).paths() == ((0,), (1,))
