@@ -159,3 +159,19 @@ def test_help_is_there_for_newcomers(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "qsigner.cli", "--help"], capture_output=True,
                           text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0 and "first steps" in proc.stdout and "watcher-export" in proc.stdout
+
+
+def test_watcher_export_is_importdescriptors_json(tmp_path: Path) -> None:
+    from coins.bitcoin.descriptors import check_checksum
+    status, out = run(["watcher-export"], tmp_path, QSIGNER_NETWORK="regtest",
+                      QSIGNER_SECRET=MNEMONIC)
+    assert status == 0 and len(out) == 1 and len(out[0]) == 8
+    for entry in out[0]:
+        assert set(entry) == {"desc", "active", "internal", "range", "timestamp"}
+        assert entry["active"] is True and entry["range"] == [0, 999]
+        check_checksum(entry["desc"])
+    assert [e["internal"] for e in out[0][:2]] == [False, True]
+    assert out[0][0]["desc"].startswith("wpkh([73c5da0a/84h/1h/0h]tpub") and "/0/*)#" in out[0][0]["desc"]
+    # Later, without the secret, the pinned export is printed from the key store.
+    status, again = run(["watcher-export"], tmp_path, QSIGNER_NETWORK="regtest")
+    assert status == 0 and again == out
