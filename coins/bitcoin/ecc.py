@@ -22,7 +22,8 @@ from .hashes import tagged_hash
 
 __all__ = ["ORDER", "pubkey_from_secret", "secret_add", "pubkey_add", "is_valid_pubkey",
            "is_valid_secret", "xonly", "taproot_tweak_pubkey", "taproot_tweak_secret",
-           "ecdsa_sign", "ecdsa_verify", "schnorr_sign", "schnorr_verify", "SigningError"]
+           "ecdsa_sign", "ecdsa_verify", "schnorr_sign", "schnorr_verify", "SigningError",
+           "pubkey_uncompressed", "ecdsa_sign_recoverable", "ecdsa_recover"]
 
 ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 BIP340_AUX = bytes(32)
@@ -133,3 +134,29 @@ def schnorr_verify(xonly_key: bytes, sig: bytes, msg32: bytes) -> bool:
         return bool(PublicKeyXOnly(xonly_key).verify(sig, msg32))
     except ValueError:
         return False
+
+
+def pubkey_uncompressed(pubkey: bytes) -> bytes:
+    """Return the 65-byte uncompressed SEC1 form of a public key (Ethereum addresses hash it)."""
+    return PublicKey(pubkey).format(compressed=False)
+
+
+def ecdsa_sign_recoverable(secret: bytes, msg32: bytes) -> tuple[int, int, int]:
+    """Return (r, s, recovery id) of an RFC6979, low-S ECDSA signature of ``msg32``.
+
+    Used by account-model coins (Ethereum: EIP-2 requires low S). The signature is
+    recovered back to the signer's key before it is returned.
+    """
+    key = PrivateKey(secret)
+    sig = key.sign_recoverable(msg32, hasher=None)
+    if ecdsa_recover(sig, msg32) != key.public_key.format(compressed=True):
+        raise SigningError("recoverable signature does not recover to the signing key")
+    return int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big"), sig[64]
+
+
+def ecdsa_recover(sig65: bytes, msg32: bytes) -> bytes | None:
+    """Return the compressed key that made ``sig65`` (r || s || recid) over ``msg32``, or None."""
+    try:
+        return PublicKey.from_signature_and_message(sig65, msg32, hasher=None).format()
+    except ValueError:
+        return None
