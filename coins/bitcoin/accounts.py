@@ -8,6 +8,13 @@ keys (``.../0`` and ``.../1``) of the last few accounts are cached so that
 neither PBKDF2 nor the hardened account derivation runs again per address. The
 cache is keyed by a SHA-256 of the key material, so it never holds a mnemonic
 as a dictionary key, and it stores only public keys.
+
+An account public key string is not a secret, so its results are also kept under
+the call's own arguments (``_public_cache``): a repeated call with the same key
+string -- the exchange's loop over deposit indices, issue #9 -- is one dictionary
+lookup, with no hashing of the key and no re-checking of what was checked when
+the entry was made. Only exact types are looked up there (a ``True`` account
+must not find the entry of account 1).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ __all__ = ["account_path", "master_key", "account_key_from_mnemonic", "chain_key
 
 _CACHE_SIZE = 64
 _chain_cache: "OrderedDict[bytes, tuple[AccountKey, str, HDKey, HDKey]]" = OrderedDict()
+_public_cache: dict[tuple[object, ...], tuple[AccountKey, str, HDKey, HDKey]] = {}
 
 
 def is_mnemonic(key: str) -> bool:
@@ -90,6 +98,11 @@ def chain_keys(key: str, network: Network, address_type: object, account: int | 
     Raises:
         InputError: the key, type or account is unusable (SecretError for a bad mnemonic).
     """
+    public = _public_lookup(key, network, address_type, account, passphrase)
+    if public is not None:
+        cached = _public_cache.get(public)
+        if cached is not None:
+            return cached
     if not isinstance(key, str) or not key.strip():
         raise InputError("key: expected a mnemonic or an account public key string", field="key")
     if not isinstance(passphrase, str):
@@ -97,7 +110,7 @@ def chain_keys(key: str, network: Network, address_type: object, account: int | 
     if account is not None:
         check_account(account)
     digest = hashlib.sha256("\x00".join(
-        [key, passphrase, network.name, str(address_type), str(account)]).encode()).digest()
+        [key, passphrase, repr(network), str(address_type), str(account)]).encode()).digest()
     cached = _chain_cache.get(digest)
     if cached is not None:
         _chain_cache.move_to_end(digest)
@@ -106,7 +119,21 @@ def chain_keys(key: str, network: Network, address_type: object, account: int | 
     _chain_cache[digest] = result
     if len(_chain_cache) > _CACHE_SIZE:
         _chain_cache.popitem(last=False)
+    if public is not None and not is_mnemonic(key):   # never a mnemonic as a dictionary key
+        if len(_public_cache) >= _CACHE_SIZE:
+            _public_cache.clear()
+        _public_cache[public] = result
     return result
+
+
+def _public_lookup(key: object, network: Network, address_type: object, account: object,
+                   passphrase: object) -> tuple[object, ...] | None:
+    """Return the ``_public_cache`` key of a call whose arguments have exact types, else None."""
+    if (type(key) is str and passphrase == "" and type(passphrase) is str
+            and (address_type is None or type(address_type) is str)
+            and (account is None or type(account) is int)):
+        return (key, network, address_type, account)
+    return None
 
 
 def _chain_keys_uncached(key: str, network: Network, address_type: object, account: int | None,

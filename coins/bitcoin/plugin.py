@@ -41,6 +41,14 @@ class BitcoinPlugin:
     def _network(self, network: object) -> Network:
         return get_network(network, self._networks)
 
+    def _check_key_options(self, options: dict[str, Any]) -> None:
+        """Refuse unknown options and address types this coin does not offer."""
+        check_options(options, KEY_OPTIONS)
+        requested = options.get("address_type")
+        if requested is not None and requested not in self.address_types:
+            raise InputError(f"address_type: {requested!r} is not one of "
+                             f"{', '.join(self.address_types)}", field="address_type")
+
     def generate_keypair(self, *, network: str, entropy: bytes | None = None,
                          **options: Any) -> KeyPair:
         """Return a new BIP-0039 mnemonic, its account key with origin, and receive address 0.
@@ -49,7 +57,7 @@ class BitcoinPlugin:
             InputError: bad network, entropy length, or option.
         """
         net = self._network(network)
-        check_options(options, KEY_OPTIONS)
+        self._check_key_options(options)
         mnemonic = entropy_to_mnemonic(os.urandom(32) if entropy is None else entropy)
         account, kind, receive, _ = chain_keys(
             mnemonic, net, options.get("address_type"), _account_option(options),
@@ -65,7 +73,7 @@ class BitcoinPlugin:
             InputError: bad key, index, network, type or option (SecretError for a mnemonic).
         """
         net = self._network(network)
-        check_options(options, KEY_OPTIONS)
+        self._check_key_options(options)
         check_index(index)
         if not isinstance(change, bool):
             raise InputError("change: must be True or False", field="change")
@@ -95,7 +103,7 @@ class BitcoinPlugin:
             InputError: bad network, type or option; SecretError for a bad mnemonic.
         """
         net = self._network(network)
-        check_options(options, KEY_OPTIONS)
+        self._check_key_options(options)
         account, *_ = chain_keys(normalize_mnemonic_secret(secret), net,
                                  options.get("address_type"), _account_option(options),
                                  options.get("passphrase", ""))
@@ -109,7 +117,7 @@ class BitcoinPlugin:
             InputError: as ``derive_address``.
         """
         net = self._network(network)
-        check_options(options, KEY_OPTIONS)
+        self._check_key_options(options)
         check_index(index)
         account, *_ = chain_keys(key, net, options.get("address_type"), _account_option(options),
                                  options.get("passphrase", ""))
@@ -172,8 +180,10 @@ class BitcoinPlugin:
         if not isinstance(passphrase, str):
             raise InputError("passphrase: expected a string", field="passphrase")
         types = self.address_types if address_types is None else address_types
-        if not isinstance(types, (tuple, list)) or not types:
-            raise InputError("address_types: expected a non-empty tuple", field="address_types")
+        if not isinstance(types, (tuple, list)) or not types or \
+                any(t not in self.address_types for t in types):
+            raise InputError(f"address_types: expected a non-empty tuple of "
+                             f"{', '.join(self.address_types)}", field="address_types")
         names = [get_address_type(name).name for name in types]
         if len(set(names)) != len(names):
             raise InputError("address_types: listed twice", field="address_types")
@@ -193,7 +203,7 @@ class BitcoinPlugin:
         if version not in (0, 2):
             raise InputError("version: PSBT version must be 0 or 2", field="version")
         return example_psbt(normalize_mnemonic_secret(secret), self._network(network),
-                            version=version).to_base64()
+                            kinds=self.address_types, version=version).to_base64()
 
     def verify_transaction(self, signed: SignedTransaction, *, network: str) -> str:
         """Check a complete signed transaction with libbitcoinkernel; return what checked it.

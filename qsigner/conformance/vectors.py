@@ -56,7 +56,7 @@ class Case:
     @property
     def label(self) -> str:
         """Return ``file:id``, the name a report uses for this case."""
-        return f"{self.file}:{self.id}"
+        return f"{self.coin}/{self.file}:{self.id}"
 
 
 def load_schema() -> dict[str, Any]:
