@@ -217,7 +217,9 @@ def cmd_demo(ctx: Context) -> int:
     from .demo import run_demo  # noqa: PLC0415 - only the demo needs it
     with tempfile.TemporaryDirectory(prefix="qsigner-demo-") as tmp:
         with DataDir(Path(tmp) / "data") as datadir:
-            return run_demo(ctx.plugin, ctx.config.network or "regtest", DEMO_ENTROPY,
+            networks = ctx.plugin.networks
+            default = "regtest" if "regtest" in networks else networks[-1]
+            return run_demo(ctx.plugin, ctx.config.network or default, DEMO_ENTROPY,
                             out=sys.stdout, datadir=datadir)
 
 

@@ -52,7 +52,8 @@ def run_demo(plugin: CoinPlugin, network: str, entropy: bytes, *, out: TextIO,
         unsigned = maker(pair.secret, network=network, version=version)
         with offline.guard():
             signed = plugin.sign_transaction(unsigned, pair.secret, network=network)
-        write(f"  signed PSBT v{version} offline (network use refused): txid {signed.txid}")
+        write(f"  signed example transaction (format {version}) offline, network use refused: "
+              f"txid {signed.txid}")
         write(f"    inputs signed: {list(signed.signed_inputs)}; complete: {not signed.partial}")
         checker: Any = getattr(plugin, "verify_transaction", None)
         if checker is not None:
