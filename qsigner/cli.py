@@ -28,6 +28,8 @@ from typing import Any, NoReturn
 
 from . import __version__, audit, offline
 from .config import Config, add_flags, load_config, read_secret
+from .conformance.commands import COMMANDS as KIT_COMMANDS
+from .conformance.commands import add_commands as add_kit_commands
 from .datadir import DataDir
 from .errors import ConfigError, InputError, PolicyError, QsignerError
 from .keystore import bootstrap, load_keystore
@@ -261,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     sign = command("sign", "check and sign a transaction from FILE or stdin")
     sign.add_argument("file", nargs="?", help="file holding the transaction; - or none: stdin")
     command("demo", "keys, addresses, offline signing on the embedded seed")
+    add_kit_commands(sub)  # check, new-plugin: the conformance kit
     return parser
 
 
@@ -276,6 +279,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     try:
         args = build_parser().parse_args(argv)
+        if args.command in KIT_COMMANDS:
+            return KIT_COMMANDS[args.command](args, env)
         if args.command == "version":
             _emit({"version": __version__, "coins": available_coins()})
             return EXIT_OK

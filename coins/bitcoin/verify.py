@@ -33,6 +33,10 @@ def verify_with_kernel(raw: bytes, spent: list[TxOut]) -> None:
     """
     import pbk  # noqa: PLC0415 - optional dependency
 
+    from .tx import Transaction  # noqa: PLC0415
+    # libbitcoinkernel asserts (aborts the process) when the counts differ: check first.
+    if len(Transaction.parse(raw).inputs) != len(spent):
+        raise PluginError("transaction: input count differs from the spent outputs given")
     tx = pbk.Transaction(raw)
     outputs = [pbk.TransactionOutput(pbk.ScriptPubkey(o.script_pubkey), o.amount) for o in spent]
     precomputed = pbk.script.PrecomputedTransactionData(tx, outputs)
