@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, audit, offline
+from . import __version__, offline, spool
 from .config import Config, add_flags, load_config, read_secret
 from .conformance.commands import COMMANDS as KIT_COMMANDS
 from .conformance.commands import add_commands as add_kit_commands
@@ -174,37 +174,10 @@ def cmd_watcher_export(ctx: Context) -> int:
 def cmd_sign(ctx: Context) -> int:
     """Read a transaction from a file or stdin, check, sign, audit, print the result."""
     data = sys.stdin.read() if ctx.args.file in (None, "-") else _read_file(ctx.args.file)
-    options = dict(ctx.config.policy)
-    if ctx.passphrase():
-        options["passphrase"] = ctx.passphrase()
     with DataDir(ctx.config.data_dir) as datadir:
-        secret = ctx.bootstrapped_secret(datadir)
-        description = _describe(ctx, data)
-        request = data.encode()
-        try:
-            audit.check_resign(datadir, ctx.plugin.name, ctx.network, description,
-                               allow=ctx.config.allow_resign)
-            result = ctx.plugin.sign_transaction(data, secret, network=ctx.network, **options)
-        except QsignerError as exc:
-            audit.record(datadir, coin=ctx.plugin.name, network=ctx.network, request=request,
-                         description=description, result="refused", error=exc)
-            raise
-        audit.record(datadir, coin=ctx.plugin.name, network=ctx.network, request=request,
-                     description=description, result="signed", txid=result.txid,
-                     signed_inputs=list(result.signed_inputs))
-    _emit({"psbt": result.psbt, "raw": result.raw, "txid": result.txid,
-           "signed_inputs": list(result.signed_inputs)})
+        output = spool.sign_request(ctx, datadir, data)
+    _emit(output)
     return EXIT_OK
-
-
-def _describe(ctx: Context, data: str) -> dict[str, Any] | None:
-    describe: Any = getattr(ctx.plugin, "describe_transaction", None)
-    if describe is None:
-        return None
-    try:
-        return dict(describe(data, network=ctx.network))
-    except QsignerError:
-        return None  # sign_transaction refuses it next, with the reason
 
 
 def _read_file(name: str) -> str:
@@ -228,6 +201,7 @@ def cmd_demo(ctx: Context) -> int:
 COMMANDS: dict[str, Callable[[Context], int]] = {
     "version": cmd_version, "keygen": cmd_keygen, "derive": cmd_derive, "public": cmd_public,
     "watcher-export": cmd_watcher_export, "sign": cmd_sign, "demo": cmd_demo,
+    "spool": spool.cmd_spool,
 }
 EPILOG = """\
 environment: every flag above has a QSIGNER_* variable (docs/operator.md); the secret only
@@ -263,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     sign = command("sign", "check and sign a transaction from FILE or stdin")
     sign.add_argument("file", nargs="?", help="file holding the transaction; - or none: stdin")
     command("demo", "keys, addresses, offline signing on the embedded seed")
+    spool.add_spool_parser(command)  # the signer's way in without a network
     add_kit_commands(sub)  # check, new-plugin: the conformance kit
     return parser
 
@@ -285,7 +260,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             _emit({"version": __version__, "coins": available_coins()})
             return EXIT_OK
         config = load_config(args, env)
-        if args.command in ("sign", "demo") and config.offline:
+        if args.command in ("sign", "demo", "spool") and config.offline:
             offline.enable()
         return COMMANDS[args.command](Context(args, env))
     except QsignerError as exc:
