@@ -246,8 +246,11 @@ def test_spool_signs_in_a_network_namespace(tmp_path: Path, unsigned: str) -> No
 
 def _sandbox(tmp_path: Path) -> list[str]:
     """bwrap: the root read-only, no network, only tmp_path writable (as the container)."""
+    # The checkout (and its .venv) is bound back read-only: CI may clone it under /tmp.
+    checkout = str(Path(__file__).resolve().parents[2])
     return [bwrap(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--bind", str(tmp_path), str(tmp_path),
+            "--tmpfs", "/tmp", "--ro-bind", checkout, checkout,
+            "--bind", str(tmp_path), str(tmp_path),
             "--unshare-net", "--unshare-pid", "--die-with-parent", "--chdir", str(tmp_path)]
 
 
