@@ -29,7 +29,7 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	QSIGNER_FUZZ_EXAMPLES=$${QSIGNER_FUZZ_EXAMPLES:-1000000} $(BIN)/python -m pytest -q tests/bitcoin/test_hostile.py
 
-# Speed against the floor and the peers (issue #9; docs/performance.md), ~10 minutes;
+# Speed against the floor and the peers (issue #9; docs/performance.md), ~5 minutes;
 # `make bench BENCH_ARGS=--quick` for ~1 minute. Not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -c 'import bdkpython' 2>/dev/null || \

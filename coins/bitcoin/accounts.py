@@ -14,7 +14,8 @@ the call's own arguments (``_public_cache``): a repeated call with the same key
 string -- the exchange's loop over deposit indices, issue #9 -- is one dictionary
 lookup, with no hashing of the key and no re-checking of what was checked when
 the entry was made. Only exact types are looked up there (a ``True`` account
-must not find the entry of account 1).
+must not find the entry of account 1), and an entry answers only for the very
+``Network`` object it was made with.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ __all__ = ["account_path", "master_key", "account_key_from_mnemonic", "chain_key
 
 _CACHE_SIZE = 64
 _chain_cache: "OrderedDict[bytes, tuple[AccountKey, str, HDKey, HDKey]]" = OrderedDict()
-_public_cache: dict[tuple[object, ...], tuple[AccountKey, str, HDKey, HDKey]] = {}
+_ChainKeys = tuple[AccountKey, str, HDKey, HDKey]
+_public_cache: dict[tuple[object, ...], tuple[Network, _ChainKeys]] = {}
 
 
 def is_mnemonic(key: str) -> bool:
@@ -98,11 +100,11 @@ def chain_keys(key: str, network: Network, address_type: object, account: int | 
     Raises:
         InputError: the key, type or account is unusable (SecretError for a bad mnemonic).
     """
-    public = _public_lookup(key, network, address_type, account, passphrase)
+    public = _public_lookup(key, address_type, account, passphrase)
     if public is not None:
-        cached = _public_cache.get(public)
-        if cached is not None:
-            return cached
+        entry = _public_cache.get(public)
+        if entry is not None and entry[0] is network:
+            return entry[1]
     if not isinstance(key, str) or not key.strip():
         raise InputError("key: expected a mnemonic or an account public key string", field="key")
     if not isinstance(passphrase, str):
@@ -122,17 +124,17 @@ def chain_keys(key: str, network: Network, address_type: object, account: int | 
     if public is not None and not is_mnemonic(key):   # never a mnemonic as a dictionary key
         if len(_public_cache) >= _CACHE_SIZE:
             _public_cache.clear()
-        _public_cache[public] = result
+        _public_cache[public] = (network, result)
     return result
 
 
-def _public_lookup(key: object, network: Network, address_type: object, account: object,
+def _public_lookup(key: object, address_type: object, account: object,
                    passphrase: object) -> tuple[object, ...] | None:
     """Return the ``_public_cache`` key of a call whose arguments have exact types, else None."""
-    if (type(key) is str and passphrase == "" and type(passphrase) is str
+    if (type(key) is str and type(passphrase) is str and passphrase == ""
             and (address_type is None or type(address_type) is str)
             and (account is None or type(account) is int)):
-        return (key, network, address_type, account)
+        return (key, address_type, account)
     return None
 
 

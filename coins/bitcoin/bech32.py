@@ -5,9 +5,16 @@ https://github.com/bitcoin/bips/blob/master/bip-0350.mediawiki
 
 Written here because the ``bech32`` package on PyPI predates BIP-0350 and has no
 bech32m, which every taproot address needs. Implemented from the BIP text.
+
+Encoding is on the address-generation hot path (issue #9), so the checksum
+steps through a 32-entry table of the generator's contributions (one lookup per
+character instead of five conditional XORs), the state after each HRP is
+computed once, and the program's 5-bit groups come from one integer.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from qsigner.errors import InputError
 
@@ -17,16 +24,25 @@ CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 BECH32_CONST = 1
 BECH32M_CONST = 0x2BC830A3
 _GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+# BIP-0173's polymod XORs _GEN[i] into the state for each set bit i of the 5 bits
+# shifted out at the top; _GEN_TABLE[top] is that XOR for each of the 32 values.
+_GEN_TABLE = tuple(
+    _GEN[0] * (top & 1) ^ _GEN[1] * (top >> 1 & 1) ^ _GEN[2] * (top >> 2 & 1)
+    ^ _GEN[3] * (top >> 3 & 1) ^ _GEN[4] * (top >> 4 & 1) for top in range(32))
+_TO_CHARSET = bytes.maketrans(bytes(range(32)), CHARSET.encode())
 
 
-def _polymod(values: list[int]) -> int:
-    chk = 1
+def _polymod(values: list[int] | tuple[int, ...], chk: int = 1) -> int:
+    table = _GEN_TABLE
     for value in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ value
-        for i in range(5):
-            chk ^= _GEN[i] if (top >> i) & 1 else 0
+        chk = (chk & 0x1FFFFFF) << 5 ^ value ^ table[chk >> 25]
     return chk
+
+
+@lru_cache(maxsize=16)
+def _hrp_state(hrp: str) -> int:
+    """Return the checksum state after the expanded HRP (the same for every address)."""
+    return _polymod(_hrp_expand(hrp))
 
 
 def _hrp_expand(hrp: str) -> list[int]:
@@ -104,9 +120,19 @@ def decode_segwit_address(hrp: str, address: str) -> tuple[int, bytes]:
     return version, program
 
 
+def _to_groups(program: bytes) -> list[int]:
+    """Return ``program`` as 5-bit groups, zero-padded at the end (``_convertbits(.., True)``)."""
+    bits = 8 * len(program)
+    n = int.from_bytes(program, "big") << (-bits % 5)
+    return [n >> shift & 31 for shift in range((bits + 4) // 5 * 5 - 5, -1, -5)]
+
+
 def encode_segwit_address(hrp: str, version: int, program: bytes) -> str:
     """Return the segwit address (bech32 for v0, bech32m for v1+) of a witness program."""
     const = BECH32_CONST if version == 0 else BECH32M_CONST
-    data = [version] + _convertbits(program, 8, 5, True)
-    checksum = _create_checksum(hrp, data, const)
-    return hrp + "1" + "".join(CHARSET[d] for d in data + checksum)
+    data = [version] + _to_groups(program)
+    # _create_checksum, from the HRP's kept state: the data, then six zero groups.
+    polymod = _polymod((0, 0, 0, 0, 0, 0), _polymod(data, _hrp_state(hrp))) ^ const
+    data += [polymod >> 25, polymod >> 20 & 31, polymod >> 15 & 31, polymod >> 10 & 31,
+             polymod >> 5 & 31, polymod & 31]
+    return hrp + "1" + bytes(data).translate(_TO_CHARSET).decode("ascii")

@@ -5,6 +5,11 @@ https://github.com/bitcoin/bips/blob/master/bip-0032.mediawiki
 Written on coincurve rather than taken from bip-utils: derivation is the hot path
 of address generation (issue #9 measures it), and bip-utils is used by the tests
 as the independent implementation we are compared with.
+
+A node computes what its children share once and keeps it: its public key (a
+scalar multiplication for a private node), its fingerprint, and the HMAC-SHA512
+state keyed by its chain code. A chain key (``.../0``) kept by ``accounts`` thus
+costs one HMAC and one point addition per address.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from qsigner.errors import InputError
 
 from . import ecc
 from .base58 import b58check_decode, b58check_encode
-from .hashes import hash160
+from .hashes import HmacSha512, hash160
 
 __all__ = ["HARDENED", "HDKey", "parse_path", "format_path", "MAX_INDEX"]
 
@@ -69,11 +75,25 @@ class HDKey:
     @property
     def pubkey(self) -> bytes:
         """Return the compressed public key."""
-        return ecc.pubkey_from_secret(self.key) if self.is_private else self.key
+        return self.key if len(self.key) == 33 else self._secret_pubkey
+
+    # Computed on first use and kept in the instance's __dict__ (the dataclass is frozen;
+    # cached_property writes around __setattr__). Public data, and the chain code's HMAC.
+    @cached_property
+    def _secret_pubkey(self) -> bytes:
+        return ecc.pubkey_from_secret(self.key)
+
+    @cached_property
+    def _fingerprint(self) -> bytes:
+        return hash160(self.pubkey)[:4]
+
+    @cached_property
+    def _hmac(self) -> HmacSha512:
+        return HmacSha512(self.chain_code)
 
     def fingerprint(self) -> bytes:
         """Return the BIP-0032 key fingerprint (first 4 bytes of HASH160 of the pubkey)."""
-        return hash160(self.pubkey)[:4]
+        return self._fingerprint
 
     @classmethod
     def from_seed(cls, seed: bytes, version: int) -> "HDKey":
@@ -93,11 +113,11 @@ class HDKey:
             data = b"\x00" + self.key + index.to_bytes(4, "big")
         else:
             data = self.pubkey + index.to_bytes(4, "big")
-        digest = hmac.new(self.chain_code, data, hashlib.sha512).digest()
+        digest = self._hmac.digest(data)
         tweak, chain_code = digest[:32], digest[32:]
-        key = (ecc.secret_add(self.key, tweak) if self.is_private
+        key = (ecc.secret_add(self.key, tweak) if len(self.key) == 32
                else ecc.pubkey_add(self.key, tweak))
-        return HDKey(self.version, self.depth + 1, self.fingerprint(), index, chain_code, key)
+        return HDKey(self.version, self.depth + 1, self._fingerprint, index, chain_code, key)
 
     def derive(self, path: list[int] | tuple[int, ...]) -> "HDKey":
         """Return the key at ``path`` below this one."""

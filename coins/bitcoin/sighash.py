@@ -4,7 +4,9 @@
 vectors), ``*_sighash`` its hash. ``SighashCache`` computes the per-transaction
 midstates (hashPrevouts, hashSequence, hashOutputs, sha_amounts, ...) once, so
 signing N inputs costs O(N), not O(N^2) -- the quadratic-hashing trap BIP-0143
-was written to remove.
+was written to remove. Legacy signature hashes stay quadratic by consensus, but
+``SighashCache.legacy_sighash`` builds SIGHASH_ALL preimages from the
+transaction's bytes serialized once, not input by input in Python each time.
 
 https://github.com/bitcoin/bips/blob/master/bip-0143.mediawiki
 https://github.com/bitcoin/bips/blob/master/bip-0341.mediawiki#common-signature-message
@@ -123,6 +125,32 @@ class SighashCache:
     @cached_property
     def _outputs(self) -> bytes:
         return b"".join(out.serialize() for out in self.tx.outputs)
+
+    # -- legacy --------------------------------------------------------------------
+    @cached_property
+    def _legacy_inputs(self) -> bytes:
+        # Every input as a SIGHASH_ALL preimage has it when it is not the one signed:
+        # outpoint, empty script, sequence -- 41 bytes each.
+        return b"".join(txin.prevout.serialize() + b"\x00" + txin.sequence.to_bytes(4, "little")
+                        for txin in self.tx.inputs)
+
+    def legacy_sighash(self, index: int, script_code: bytes, hash_type: int) -> bytes:
+        """Return ``legacy_sighash(tx, index, script_code, hash_type)``, SIGHASH_ALL faster.
+
+        Other hash types, and an index out of range, take ``legacy_sighash`` itself.
+        """
+        tx = self.tx
+        if hash_type & 0x1F != SIGHASH_ALL or hash_type & SIGHASH_ANYONECANPAY \
+                or not 0 <= index < len(tx.inputs):
+            return legacy_sighash(tx, index, script_code, hash_type)
+        txin, script = tx.inputs[index], remove_codeseparators(script_code)
+        at = 41 * index
+        return sha256d(b"".join([
+            tx.version.to_bytes(4, "little"), ser_compact_size(len(tx.inputs)),
+            self._legacy_inputs[:at], txin.prevout.serialize(), ser_compact_size(len(script)),
+            script, txin.sequence.to_bytes(4, "little"), self._legacy_inputs[at + 41:],
+            ser_compact_size(len(tx.outputs)), self._outputs, tx.locktime.to_bytes(4, "little"),
+            (hash_type & 0xFFFFFFFF).to_bytes(4, "little")]))
 
     # -- BIP-0143 ------------------------------------------------------------------
     @cached_property

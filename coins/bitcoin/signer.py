@@ -26,7 +26,7 @@ from qsigner.protocol import SignedTransaction
 
 from . import ecc
 from .accounts import master_key
-from .bip32 import HARDENED
+from .bip32 import HARDENED, HDKey
 from .finalize import finalize_all
 from .hashes import hash160
 from .keysource import KeySource
@@ -34,9 +34,9 @@ from .networks import ADDRESS_TYPES, Network
 from .options import check_options, option_bool
 from .policy import POLICY_OPTIONS, Policy, check_transaction
 from .psbt import PSBT, PSBT_MAGIC
-from .script import classify_script, key_to_redeem_script, key_to_script
+from .script import classify_script, key_to_redeem_script, key_to_script, p2tr_script
 from .sighash import (SIGHASH_ALL, SIGHASH_DEFAULT, SIGHASH_SINGLE, TAPROOT_SIGHASH_TYPES,
-                      SighashCache, legacy_sighash, p2pkh_script_code)
+                      SighashCache, p2pkh_script_code)
 from .tx import MAX_MONEY, Transaction, TxOut
 
 __all__ = ["SIGN_OPTIONS", "SignOptions", "InputPlan", "decode_psbt", "sign_psbt",
@@ -73,14 +73,19 @@ class SignOptions:
 
 @dataclass(frozen=True)
 class InputPlan:
-    """What step 4 will do for one input; ``secret`` never appears in the repr."""
+    """What step 4 will do for one input; ``secret`` never appears in the repr.
+
+    ECDSA inputs: ``pubkey`` is the PSBT's 33-byte key and ``secret`` its 32-byte
+    secret. p2tr: ``pubkey`` is the 32-byte x-only internal key and ``secret`` the
+    tweaked keypair that planning built and checked (so signing derives nothing).
+    """
 
     index: int
     kind: str
     pubkey: bytes
     path: tuple[int, ...]
     hash_type: int
-    secret: bytes = field(repr=False)
+    secret: bytes | ecc.TaprootSigningKey = field(repr=False)
 
 
 def decode_psbt(transaction: object) -> PSBT:
@@ -143,7 +148,7 @@ def sign_psbt(psbt: PSBT, keys: KeySource, network: Network,
     check_transaction(psbt, tx, spent, keys, network, opts.policy, plans)
     cache = SighashCache(tx, spent)
     for plan in plans:
-        _sign_input(psbt, tx, cache, spent, plan)
+        _sign_input(psbt, cache, spent, plan)
     complete = finalize_all(psbt, spent)
     final_tx = psbt.extract() if complete else None
     return SignedTransaction(psbt=psbt.to_base64(),
@@ -230,11 +235,11 @@ def _check_path(i: int, path: list[int], kind: str, network: Network,
                                       input_index=i)
 
 
-def _derive(keys: KeySource, i: int, fingerprint: bytes, path: list[int]) -> tuple[bytes, bytes]:
+def _derive(keys: KeySource, i: int, fingerprint: bytes, path: list[int]) -> HDKey:
     node = keys.get_key(fingerprint, path)
     if node is None:  # pragma: no cover - callers filtered on the fingerprint
         raise DerivationMismatchError(f"input {i}: key not ours", input_index=i)
-    return node.key, node.pubkey
+    return node
 
 
 def _plan_ecdsa(psbt: PSBT, tx: Transaction, i: int, out: TxOut, kind: str, deriv: Any,
@@ -243,7 +248,8 @@ def _plan_ecdsa(psbt: PSBT, tx: Transaction, i: int, out: TxOut, kind: str, deri
         raise DerivationMismatchError(f"input {i}: taproot input names our key only in an "
                                       "ECDSA derivation", input_index=i)
     _check_path(i, deriv.path, kind, network, opts)
-    secret, pubkey = _derive(keys, i, deriv.fingerprint, deriv.path)
+    node = _derive(keys, i, deriv.fingerprint, deriv.path)
+    secret, pubkey = node.key, node.pubkey
     if pubkey != deriv.pubkey:
         raise DerivationMismatchError(f"input {i}: key derived at the PSBT's path differs from "
                                       "the PSBT's key", input_index=i)
@@ -263,17 +269,17 @@ def _plan_taproot(psbt: PSBT, tx: Transaction, i: int, out: TxOut, kind: str, de
         raise DerivationMismatchError(f"input {i}: taproot derivation on a {kind} input",
                                       input_index=i)
     _check_path(i, deriv.path, kind, network, opts)
-    secret, pubkey = _derive(keys, i, deriv.fingerprint, deriv.path)
-    internal = ecc.xonly(pubkey)
+    # One keypair gives the internal key, the BIP-0086 output key and the signing key.
+    key = ecc.TaprootSigningKey(_derive(keys, i, deriv.fingerprint, deriv.path).key)
+    internal = key.internal_key
     if internal != deriv.xonly or psbt.tap_internal_key(i) not in (None, internal):
         raise DerivationMismatchError(f"input {i}: key derived at the PSBT's path differs from "
                                       "the PSBT's internal key", input_index=i)
-    if psbt.tap_merkle_root(i) is not None or key_to_script(pubkey, "p2tr") != out.script_pubkey:
+    if psbt.tap_merkle_root(i) is not None or p2tr_script(key.output_key) != out.script_pubkey:
         raise DerivationMismatchError(f"input {i}: output key is not the BIP-0086 tweak of our "
                                       "internal key", input_index=i)
     hash_type = _sighash_type(psbt, tx, i, SIGHASH_DEFAULT, TAPROOT_SIGHASH_TYPES, opts)
-    return InputPlan(i, kind, pubkey, tuple(deriv.path), hash_type,
-                     ecc.taproot_tweak_secret(secret))
+    return InputPlan(i, kind, internal, tuple(deriv.path), hash_type, key)
 
 
 def _sighash_type(psbt: PSBT, tx: Transaction, i: int, default: int,
@@ -319,24 +325,29 @@ def check_utxo_evidence(psbt: PSBT, spent: list[TxOut | None], plans: list[Input
                                    input_index=missing[0])
 
 
-def _sign_input(psbt: PSBT, tx: Transaction, cache: SighashCache, spent: list[TxOut | None],
+def _sign_input(psbt: PSBT, cache: SighashCache, spent: list[TxOut | None],
                 plan: InputPlan) -> None:
     i, out = plan.index, spent[plan.index]
     if out is None:  # plan_input refuses this earlier; kept so no path signs blind
         raise MissingUtxoError(f"input {i}: spent output unknown", input_index=i)
     if plan.kind == "p2tr":
         msg = cache.taproot_sighash(i, plan.hash_type)
-        sig = ecc.schnorr_sign(plan.secret, msg)
-        if not ecc.schnorr_verify(out.script_pubkey[2:34], sig, msg):
-            raise ecc.SigningError(f"input {i}: schnorr signature does not verify")
+        if not isinstance(plan.secret, ecc.TaprootSigningKey):  # pragma: no cover - by plan
+            raise TypeError(f"input {i}: taproot plan without its signing key")
+        try:  # verified under the output key, which the plan matched to the spent script
+            sig = plan.secret.sign(msg)
+        except ecc.SigningError as exc:
+            raise ecc.SigningError(f"input {i}: {exc}") from None
         psbt.set_tap_key_sig(i, sig + (bytes([plan.hash_type]) if plan.hash_type else b""))
         return
     if plan.kind == "p2pkh":
-        msg = legacy_sighash(tx, i, out.script_pubkey, plan.hash_type)
+        msg = cache.legacy_sighash(i, out.script_pubkey, plan.hash_type)
     else:
         code = p2pkh_script_code(hash160(plan.pubkey))
         msg = cache.segwit_v0_sighash(i, code, out.amount, plan.hash_type)
-    sig = ecc.ecdsa_sign(plan.secret, msg)
+    if not isinstance(plan.secret, bytes):  # pragma: no cover - by plan
+        raise TypeError(f"input {i}: ECDSA plan without its secret")
+    sig = ecc.ecdsa_sign(plan.secret, msg, plan.pubkey)   # verified under the PSBT's key
     psbt.set_partial_sig(i, plan.pubkey, sig + bytes([plan.hash_type]))
 
 
