@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -250,7 +251,6 @@ def _exit_code(exc: QsignerError) -> int:
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    import os  # noqa: PLC0415 - only for the default environment
     env = os.environ if env is None else env
     try:
         args = build_parser().parse_args(argv)
@@ -266,6 +266,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except QsignerError as exc:
         _emit({"error": {"type": type(exc).__name__, "message": str(exc)}})
         return _exit_code(exc)
+    except BrokenPipeError:  # the reader went away (`qsigner derive ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: its text could quote a secret, so only the type shows
+        if env.get("QSIGNER_DEBUG") == "1":
+            raise
+        _emit({"error": {"type": "InternalError", "message": f"unexpected {type(exc).__name__};"
+                         " details hidden as they may hold secrets (QSIGNER_DEBUG=1 shows)"}})
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

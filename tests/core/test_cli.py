@@ -175,3 +175,22 @@ def test_watcher_export_is_importdescriptors_json(tmp_path: Path) -> None:
     # Later, without the secret, the pinned export is printed from the key store.
     status, again = run(["watcher-export"], tmp_path, QSIGNER_NETWORK="regtest")
     assert status == 0 and again == out
+
+
+def test_a_plugin_bug_shows_its_type_not_its_text(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from qsigner.cli import main
+    plugin = tmp_path / "buggy.py"
+    plugin.write_text(
+        "class Buggy:\n"
+        "    name = 'buggy'\n    networks = ('mainnet',)\n    address_types = ('plain',)\n"
+        "    def generate_keypair(self, *, network, entropy=None, **options): ...\n"
+        "    def derive_address(self, key, index, *, network, change=False, **options):\n"
+        "        raise RuntimeError('oops ' + key)\n"
+        "    def sign_transaction(self, transaction, secret, *, network, **options): ...\n"
+        "plugin = Buggy()\n")
+    env = {"QSIGNER_COIN": str(plugin), "QSIGNER_NETWORK": "mainnet"}
+    assert main(["derive", "--key", "very secret words"], env) == 1
+    out = capsys.readouterr().out
+    assert '"InternalError"' in out and "RuntimeError" in out and "secret" not in \
+        out.replace("may hold secrets", "")
