@@ -8,6 +8,9 @@ cases run on our "testnet4" and "testnet"; a chain named "test" would be our "te
 
 from __future__ import annotations
 
+import hypothesis
+import hypothesis.strategies
+
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -338,3 +341,12 @@ def test_wif_refusals_never_quote_the_key(payload: bytes, reason: str) -> None:
     with pytest.raises(InputError, match=reason) as info:
         decode_wif(text, NETWORKS["mainnet"])
     assert text not in str(info.value)
+
+
+@hypothesis.settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@hypothesis.given(payload=hypothesis.strategies.binary(max_size=80).map(lambda b: b"\x00" * (len(b) % 4) + b))
+def test_own_base58check_encoder_equals_the_package(payload: bytes) -> None:
+    import base58 as package
+    from coins.bitcoin.base58 import b58check_decode, b58check_encode
+    assert b58check_encode(payload) == package.b58encode_check(payload).decode()
+    assert b58check_decode(b58check_encode(payload)) == payload
