@@ -3,35 +3,18 @@
 import logging
 from typing import Any
 
-from coins.bitcoin import plugin as bitcoin
+from coins.bitcoin.plugin import BitcoinPlugin
 
 log = logging.getLogger("mycoin.keys")
 log.propagate = False  # its own quiet logger: the kit must see it anyway
 log.setLevel(logging.WARNING)
 
 
-class LogsSecret:
-    name = "bitcoin"
-    networks = bitcoin.networks
-    address_types = bitcoin.address_types
-
+class LogsSecret(BitcoinPlugin):
     def generate_keypair(self, *, network: str, entropy: bytes | None = None, **options: Any):
-        pair = bitcoin.generate_keypair(network=network, entropy=entropy, **options)
+        pair = super().generate_keypair(network=network, entropy=entropy, **options)
         log.debug("new key: %s", pair.secret)  # the defect
         return pair
-
-    def derive_address(self, key: str, index: int, *, network: str, change: bool = False,
-                       **options: Any) -> str:
-        return bitcoin.derive_address(key, index, network=network, change=change, **options)
-
-    def sign_transaction(self, transaction: Any, secret: str, *, network: str, **options: Any):
-        return bitcoin.sign_transaction(transaction, secret, network=network, **options)
-
-    def example_transaction(self, secret: str, *, network: str) -> str:
-        return bitcoin.example_transaction(secret, network=network)
-
-    def verify_transaction(self, signed: Any, *, network: str) -> str:
-        return bitcoin.verify_transaction(signed, network=network)
 
 
 plugin = LogsSecret()

@@ -2,35 +2,19 @@
 
 from typing import Any
 
-from coins.bitcoin import plugin as bitcoin
+from coins.bitcoin.plugin import BitcoinPlugin
 from qsigner.errors import InputError
 
 
-class QuotesAWord:
-    name = "bitcoin"
-    networks = bitcoin.networks
-    address_types = bitcoin.address_types
-
-    def generate_keypair(self, *, network: str, entropy: bytes | None = None, **options: Any):
-        return bitcoin.generate_keypair(network=network, entropy=entropy, **options)
-
+class QuotesAWord(BitcoinPlugin):
     def derive_address(self, key: str, index: int, *, network: str, change: bool = False,
                        **options: Any) -> str:
         try:
-            return bitcoin.derive_address(key, index, network=network, change=change, **options)
+            return super().derive_address(key, index, network=network, change=change, **options)
         except InputError as exc:
             if isinstance(key, str) and len(key.split()) > 1:  # the defect: "helpful" context
                 raise InputError(f"{exc} (key starting {key.split()[0]!r})") from None
             raise
-
-    def sign_transaction(self, transaction: Any, secret: str, *, network: str, **options: Any):
-        return bitcoin.sign_transaction(transaction, secret, network=network, **options)
-
-    def example_transaction(self, secret: str, *, network: str) -> str:
-        return bitcoin.example_transaction(secret, network=network)
-
-    def verify_transaction(self, signed: Any, *, network: str) -> str:
-        return bitcoin.verify_transaction(signed, network=network)
 
 
 plugin = QuotesAWord()
