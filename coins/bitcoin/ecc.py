@@ -31,7 +31,7 @@ from coincurve import PrivateKey, PublicKey
 from coincurve.context import GLOBAL_CONTEXT
 from coincurve.keys import ffi, lib
 
-from qsigner.errors import InputError
+from qsigner.errors import InputError, QsignerError
 
 from .hashes import tagged_hash
 
@@ -49,8 +49,8 @@ _POINTS_KEPT = 64
 _points: "OrderedDict[bytes, Any]" = OrderedDict()   # SEC1 encoding -> secp256k1_pubkey
 
 
-class SigningError(Exception):
-    """A signature failed its own verification (a fault); never leaves ``ecc``'s callers."""
+class SigningError(QsignerError):
+    """A signature failed its own verification (a fault): refused, so it never leaves the signer."""
 
 
 # ---- points kept in libsecp256k1's parsed form --------------------------------------------

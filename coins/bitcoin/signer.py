@@ -347,7 +347,10 @@ def _sign_input(psbt: PSBT, cache: SighashCache, spent: list[TxOut | None],
         msg = cache.segwit_v0_sighash(i, code, out.amount, plan.hash_type)
     if not isinstance(plan.secret, bytes):  # pragma: no cover - by plan
         raise TypeError(f"input {i}: ECDSA plan without its secret")
-    sig = ecc.ecdsa_sign(plan.secret, msg, plan.pubkey)   # verified under the PSBT's key
+    try:  # verified under the PSBT's key
+        sig = ecc.ecdsa_sign(plan.secret, msg, plan.pubkey)
+    except ecc.SigningError as exc:
+        raise ecc.SigningError(f"input {i}: {exc}") from None
     psbt.set_partial_sig(i, plan.pubkey, sig + bytes([plan.hash_type]))
 
 

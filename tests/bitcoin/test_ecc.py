@@ -227,3 +227,21 @@ def test_key_validity_helpers() -> None:
     assert not ecc.is_valid_pubkey(b"\x02" + bytes(32))
     assert not ecc.is_valid_pubkey(g[:32])
     assert ecc.xonly(g) == g[1:]
+
+
+def test_a_signature_that_fails_its_own_check_is_a_refusal(bitcoin: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault (the signature does not verify) is a QsignerError, and nothing is returned."""
+    from coins.bitcoin import ecc as ecc_module
+    from qsigner.errors import QsignerError
+    other = ecc_module.pubkey_from_secret(bytes([2]) * 32)
+    with pytest.raises(ecc_module.SigningError):
+        ecc_module.ecdsa_sign(bytes([1]) * 32, bytes(32), other)
+    assert issubclass(ecc_module.SigningError, QsignerError)
+    real = ecc_module.ecdsa_sign
+    monkeypatch.setattr(ecc_module, "ecdsa_sign",
+                        lambda secret, msg, pubkey=None: real(secret, msg, other))
+    mnemonic = "abandon " * 11 + "about"
+    unsigned = bitcoin.example_transaction(mnemonic, network="regtest")
+    with pytest.raises(ecc_module.SigningError, match="input 0"):
+        bitcoin.sign_transaction(unsigned, mnemonic, network="regtest")
