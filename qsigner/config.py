@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["Setting", "VARIABLES", "POLICY_SETTINGS", "Config", "load_config", "read_secret",
+__all__ = ["Setting", "VARIABLES", "parse_bool", "POLICY_SETTINGS", "Config", "load_config", "read_secret",
            "add_flags", "DEFAULT_DATA_DIR"]
 
 DEFAULT_DATA_DIR = "/home/docker/data"
@@ -99,16 +99,27 @@ class Config:
         return self.network
 
 
+def parse_bool(variable: str, raw: str) -> bool:
+    """Return the boolean a variable's text means: 1/true/yes/on or 0/false/no/off.
+
+    Raises:
+        ConfigError: any other text (quoted up to 32 characters), naming ``variable``.
+    """
+    value = raw.strip().lower()
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ConfigError(f"{variable}: expected 1/true/yes/on or 0/false/no/off, got {raw[:32]!r}",
+                      variable=variable)
+
+
 def _parse(setting: Setting, raw: Any) -> Any:
     if setting.kind is str or not isinstance(raw, str):
         return raw
-    value = raw.strip().lower()
-    if setting.kind is bool and value in _TRUE | _FALSE:
-        return value in _TRUE
-    if setting.kind is int and value.isdigit():
-        return int(value)
-    expected = "1/true/yes/on or 0/false/no/off" if setting.kind is bool else "a whole number"
-    raise ConfigError(f"{setting.variable}: expected {expected}, got {raw[:32]!r}",
+    if setting.kind is bool:
+        return parse_bool(setting.variable, raw)
+    if raw.strip().isdigit():
+        return int(raw.strip())
+    raise ConfigError(f"{setting.variable}: expected a whole number, got {raw[:32]!r}",
                       variable=setting.variable)
 
 

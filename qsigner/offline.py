@@ -46,7 +46,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from qsigner.errors import ConfigError, OfflineError
+from qsigner.errors import OfflineError
 
 __all__ = [
     "ENV_VAR",
@@ -75,8 +75,6 @@ _WATCHED = REFUSED_EVENTS | {_PROBE_EVENT}
 
 _AF_UNIX: int | None = getattr(socket, "AF_UNIX", None)  # absent on some Windows builds
 
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 
 _lock = threading.Lock()
 _enabled = False
@@ -136,18 +134,9 @@ def enabled_from_env(environ: Mapping[str, str], *, default: bool = True) -> boo
         ConfigError: the value is not one of 1/true/yes/on or 0/false/no/off
             (case-insensitive); the error names the variable.
     """
+    from .config import parse_bool  # noqa: PLC0415 - the one parser of boolean variables
     raw = environ.get(ENV_VAR)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigError(
-        f"{ENV_VAR}: expected 1/true/yes/on or 0/false/no/off, got {raw[:32]!r}",
-        variable=ENV_VAR,
-    )
+    return default if raw is None else parse_bool(ENV_VAR, raw)
 
 
 def _install() -> None:
