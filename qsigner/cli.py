@@ -67,13 +67,17 @@ class Context:
         if args.command != "demo":
             self.config.require_network()
         self.plugin: CoinPlugin = load_coin(self.config.coin)
+        self._passphrase: str | None = None
 
     @property
     def network(self) -> str:
         return self.config.require_network()
 
     def passphrase(self) -> str:
-        return read_secret(self.env, "QSIGNER_PASSPHRASE", required=False)
+        """Return the BIP-0039 passphrase ("" when unset), read once."""
+        if self._passphrase is None:
+            self._passphrase = read_secret(self.env, "QSIGNER_PASSPHRASE", required=False)
+        return self._passphrase
 
     def key_options(self) -> dict[str, Any]:
         """Return address_type/account/passphrase options for key commands."""
